@@ -76,7 +76,8 @@ struct sim_node {
     size_t sm_hist_n;
     size_t sm_hist_cap;
 
-    struct sim_ack *acks; /* proposals awaiting their outcome, by index */
+    struct sim_ack *acks; /* proposals awaiting their outcome: acks[ack_head .. n_acks) */
+    size_t ack_head;
     size_t n_acks;
     size_t cap_acks;
 
@@ -234,8 +235,10 @@ static void disk_apply(struct sim_cluster *c, struct sim_node *n, struct sim_wri
         for (size_t k = 0; k < drop; k++) {
             sl_buf_unref(n->log[k].data);
         }
-        memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof(*n->log));
-        n->n_log -= drop;
+        if (drop) {
+            memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof(*n->log));
+            n->n_log -= drop;
+        }
         sl_buf_unref(n->snap.data);
         n->snap = w->snap;
         w->has_snap = false;
@@ -381,12 +384,13 @@ static void sm_apply(struct sim_cluster *c, struct sim_node *n, const struct sl_
     n->sm_chain = chain;
     c->stats.applied++;
 
-    while (n->n_acks && n->acks[0].index < e->index) { /* skipped by a snapshot: unknown */
-        memmove(n->acks, n->acks + 1, --n->n_acks * sizeof(*n->acks));
+    while (n->ack_head < n->n_acks && n->acks[n->ack_head].index < e->index) {
+        n->ack_head++; /* skipped by a snapshot: outcome unknown */
     }
-    if (n->n_acks && n->acks[0].index == e->index) {
-        if (n->acks[0].term == e->term) {
-            if (payload_id(e) != n->acks[0].id) {
+    if (n->ack_head < n->n_acks && n->acks[n->ack_head].index == e->index) {
+        const struct sim_ack *a = &n->acks[n->ack_head++];
+        if (a->term == e->term) {
+            if (payload_id(e) != a->id) {
                 sim_cluster_fail(c, "node %llu: entry (%llu, term %llu) is not the one proposed",
                                  (unsigned long long)n->id, (unsigned long long)e->index,
                                  (unsigned long long)e->term);
@@ -405,7 +409,9 @@ static void sm_apply(struct sim_cluster *c, struct sim_node *n, const struct sl_
                 c->acked_term[e->index] = e->term;
             }
         }
-        memmove(n->acks, n->acks + 1, --n->n_acks * sizeof(*n->acks));
+    }
+    if (n->ack_head == n->n_acks) {
+        n->ack_head = n->n_acks = 0;
     }
 }
 
@@ -605,7 +611,7 @@ void sim_cluster_crash(struct sim_cluster *c, uint32_t slot)
     n->raft = NULL;
     n->up = false;
     n->epoch++;
-    n->n_acks = 0; /* the client loses its connection: outcome unknown */
+    n->ack_head = n->n_acks = 0; /* the client loses its connection: outcome unknown */
     c->stats.crashes++;
     if (c->o.trace) {
         printf("%10llu  node %llu crashes (%zu unsynced writes survive)\n",
@@ -755,8 +761,10 @@ static void handle_event(struct sim_cluster *c, struct sim_event *e)
             disk_apply(c, n, &n->writes[done]);
             done++;
         }
-        memmove(n->writes, n->writes + done, (n->n_writes - done) * sizeof(*n->writes));
-        n->n_writes -= done;
+        if (done) {
+            memmove(n->writes, n->writes + done, (n->n_writes - done) * sizeof(*n->writes));
+            n->n_writes -= done;
+        }
         n->syncing = false;
         SL_ASSERT(sl_raft_persisted(n->raft, n->sync_covers) == SL_OK);
         drain(c, n);
@@ -878,8 +886,14 @@ int sim_cluster_propose(struct sim_cluster *c, uint32_t slot, uint32_t n, uint64
         return rc;
     }
     /* Proposals at these indexes from an earlier term were truncated: they failed. */
-    while (node->n_acks && node->acks[node->n_acks - 1].index >= first) {
+    while (node->n_acks > node->ack_head && node->acks[node->n_acks - 1].index >= first) {
         node->n_acks--;
+    }
+    if (node->ack_head > 0 && node->ack_head * 2 >= node->n_acks) {
+        memmove(node->acks, node->acks + node->ack_head,
+                (node->n_acks - node->ack_head) * sizeof(*node->acks));
+        node->n_acks -= node->ack_head;
+        node->ack_head = 0;
     }
     SL_ASSERT(
         sl_grow((void **)&node->acks, &node->cap_acks, node->n_acks + n, sizeof(*node->acks)) == 0);
