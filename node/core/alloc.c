@@ -83,3 +83,13 @@ int sl_grow(void **items, size_t *cap, size_t need, size_t item_size)
     *cap = ncap;
     return SL_OK;
 }
+
+int sl_grow_zero(void **items, size_t *cap, size_t need, size_t item_size)
+{
+    size_t old = *cap;
+    int rc = sl_grow(items, cap, need, item_size);
+    if (rc == SL_OK && *cap > old) {
+        memset((char *)*items + old * item_size, 0, (*cap - old) * item_size);
+    }
+    return rc;
+}

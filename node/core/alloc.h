@@ -33,4 +33,7 @@ void sl_free(void *ptr);
  * least `need` items, doubling. On failure returns SL_ENOMEM and leaves the array unchanged. */
 int sl_grow(void **items, size_t *cap, size_t need, size_t item_size);
 
+/* Like sl_grow, and fills the slots it adds with zero bytes. */
+int sl_grow_zero(void **items, size_t *cap, size_t need, size_t item_size);
+
 #endif

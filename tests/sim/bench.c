@@ -32,12 +32,6 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool has_leader(struct sim_cluster *c, void *ctx)
-{
-    (void)ctx;
-    return sim_cluster_leader(c) >= 0;
-}
-
 static uint64_t arg_u64(int argc, char **argv, const char *name, uint64_t dflt)
 {
     for (int i = 2; i + 1 < argc; i++) {
@@ -73,7 +67,7 @@ static int throughput(int argc, char **argv)
     o.raft.uncommitted_entries_max = 65536;
     o.raft.cache_bytes_max = 64u << 20;
     struct sim_cluster *c = sim_cluster_new(&o);
-    if (!c || !sim_cluster_run_until(c, has_leader, NULL, 10000000)) {
+    if (!c || !sim_cluster_run_until(c, sim_cluster_has_leader, NULL, 10000000)) {
         fprintf(stderr, "sluice-raft-bench: no leader\n");
         return 1;
     }

@@ -292,12 +292,8 @@ const char *sim_check_write(struct sim_checker *ch, struct sim_mirror *m,
 const char *sim_check_leader(struct sim_checker *ch, uint64_t id, uint64_t boot, uint64_t term,
                              const struct sim_mirror *m)
 {
-    if (term >= ch->leaders_cap) {
-        size_t cap = ch->leaders_cap, old = ch->leaders_cap;
-        SL_ASSERT(sl_grow((void **)&ch->leaders, &cap, term + 1, sizeof(*ch->leaders)) == 0);
-        memset(ch->leaders + old, 0, (cap - old) * sizeof(*ch->leaders));
-        ch->leaders_cap = cap;
-    }
+    SL_ASSERT(
+        sl_grow_zero((void **)&ch->leaders, &ch->leaders_cap, term + 1, sizeof(*ch->leaders)) == 0);
     struct leader_slot *l = &ch->leaders[term];
     if (l->id && (l->id != id || l->boot != boot)) {
         snprintf(ch->msg, sizeof(ch->msg),
@@ -337,12 +333,8 @@ const char *sim_check_applied(struct sim_checker *ch, uint64_t index, uint64_t t
     if (index == 0) {
         return NULL;
     }
-    if (index >= ch->applied_cap) {
-        size_t cap = ch->applied_cap, old = ch->applied_cap;
-        SL_ASSERT(sl_grow((void **)&ch->applied, &cap, index + 1, sizeof(*ch->applied)) == 0);
-        memset(ch->applied + old, 0, (cap - old) * sizeof(*ch->applied));
-        ch->applied_cap = cap;
-    }
+    SL_ASSERT(sl_grow_zero((void **)&ch->applied, &ch->applied_cap, index + 1,
+                           sizeof(*ch->applied)) == 0);
     struct applied_slot *a = &ch->applied[index];
     if (!a->term) {
         a->term = term;

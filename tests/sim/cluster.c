@@ -2,6 +2,7 @@
 #include "cluster.h"
 
 #include "check.h"
+#include "disk.h"
 
 #include "core/alloc.h"
 #include "core/assert.h"
@@ -55,13 +56,8 @@ struct sim_node {
     struct sl_raft *raft;
     uint64_t leader_term_seen;
 
-    /* Disk: what survives a crash. */
-    struct sl_raft_hard_state hs;
-    struct sl_raft_snapshot snap;
-    struct sl_raft_entry *log; /* (snap.index, snap.index + n_log] */
-    size_t n_log;
-    size_t cap_log;
-    struct sim_write *writes; /* queued, in id order */
+    struct sim_disk disk;     /* what survives a crash */
+    struct sim_write *writes; /* queued, not yet durable, in id order */
     size_t n_writes;
     size_t cap_writes;
     bool syncing;
@@ -209,11 +205,6 @@ static void ev_free(struct sim_event *e)
 
 /* ---- disk ---------------------------------------------------------------------------------- */
 
-static uint64_t disk_last(const struct sim_node *n)
-{
-    return n->snap.index + n->n_log;
-}
-
 static void write_free(struct sim_write *w)
 {
     for (size_t k = 0; k < w->n; k++) {
@@ -226,48 +217,20 @@ static void write_free(struct sim_write *w)
     memset(w, 0, sizeof(*w));
 }
 
-/* Applies write `w` to the durable state, taking over its references. */
+/* Makes write `w` durable and frees it. */
 static void disk_apply(struct sim_cluster *c, struct sim_node *n, struct sim_write *w)
 {
-    if (w->has_snap) {
-        size_t drop =
-            w->snap.index >= disk_last(n) ? n->n_log : (size_t)(w->snap.index - n->snap.index);
-        for (size_t k = 0; k < drop; k++) {
-            sl_buf_unref(n->log[k].data);
-        }
-        if (drop) {
-            memmove(n->log, n->log + drop, (n->n_log - drop) * sizeof(*n->log));
-            n->n_log -= drop;
-        }
-        sl_buf_unref(n->snap.data);
-        n->snap = w->snap;
-        w->has_snap = false;
+    if (sim_disk_apply(&n->disk, &w->hs, w->has_snap ? &w->snap : NULL, w->truncate_from,
+                       w->entries, w->n) != SL_OK) {
+        sim_cluster_fail(c,
+                         "node %llu: write %llu does not fit its disk (entries from %llu, "
+                         "truncation at %llu, disk %llu..%llu)",
+                         (unsigned long long)n->id, (unsigned long long)w->id,
+                         w->n ? (unsigned long long)w->entries[0].index : 0ull,
+                         (unsigned long long)w->truncate_from,
+                         (unsigned long long)n->disk.snap.index + 1,
+                         (unsigned long long)sim_disk_last(&n->disk));
     }
-    if (w->truncate_from && w->truncate_from <= disk_last(n)) {
-        if (w->truncate_from <= n->snap.index) {
-            sim_cluster_fail(c, "node %llu: write %llu truncates at %llu inside its snapshot",
-                             (unsigned long long)n->id, (unsigned long long)w->id,
-                             (unsigned long long)w->truncate_from);
-        } else {
-            while (disk_last(n) >= w->truncate_from) {
-                sl_buf_unref(n->log[--n->n_log].data);
-            }
-        }
-    }
-    SL_ASSERT(sl_grow((void **)&n->log, &n->cap_log, n->n_log + w->n, sizeof(*n->log)) == 0);
-    for (size_t k = 0; k < w->n; k++) {
-        if (w->entries[k].index != disk_last(n) + 1) {
-            sim_cluster_fail(c, "node %llu: write %llu appends entry %llu after %llu",
-                             (unsigned long long)n->id, (unsigned long long)w->id,
-                             (unsigned long long)w->entries[k].index,
-                             (unsigned long long)disk_last(n));
-            sl_buf_unref(w->entries[k].data);
-            continue;
-        }
-        n->log[n->n_log++] = w->entries[k];
-    }
-    w->n = 0;
-    n->hs = w->hs;
     write_free(w);
 }
 
@@ -290,29 +253,6 @@ static void disk_start_sync(struct sim_cluster *c, struct sim_node *n)
     e->epoch = n->epoch;
     ev_push(c, e);
     c->stats.syncs++;
-}
-
-static int disk_read(void *ctx, uint64_t group, uint64_t lo, uint64_t hi, size_t bytes_max,
-                     struct sl_raft_entry *out, size_t out_max, size_t *n_out)
-{
-    struct sim_node *n = ctx;
-    (void)group;
-    if (lo <= n->snap.index || hi > disk_last(n) || lo > hi) {
-        sim_cluster_fail(n->c, "node %llu read entries %llu..%llu, disk holds %llu..%llu",
-                         (unsigned long long)n->id, (unsigned long long)lo, (unsigned long long)hi,
-                         (unsigned long long)n->snap.index + 1, (unsigned long long)disk_last(n));
-        return SL_EIO;
-    }
-    size_t count = 0, bytes = 0;
-    for (uint64_t i = lo; i <= hi && count < out_max && (count == 0 || bytes < bytes_max); i++) {
-        const struct sl_raft_entry *e = &n->log[i - n->snap.index - 1];
-        out[count] = *e;
-        out[count].data = sl_buf_ref(e->data);
-        bytes += sl_buf_len(e->data);
-        count++;
-    }
-    *n_out = count;
-    return SL_OK;
 }
 
 /* ---- state machine ------------------------------------------------------------------------- */
@@ -400,12 +340,8 @@ static void sm_apply(struct sim_cluster *c, struct sim_node *n, const struct sl_
                 c->acked_max = e->index;
             }
             if (c->o.check) {
-                size_t cap = c->acked_cap;
-                SL_ASSERT(sl_grow((void **)&c->acked_term, &cap, e->index + 1,
-                                  sizeof(*c->acked_term)) == 0);
-                memset(c->acked_term + c->acked_cap, 0,
-                       (cap - c->acked_cap) * sizeof(*c->acked_term));
-                c->acked_cap = cap;
+                SL_ASSERT(sl_grow_zero((void **)&c->acked_term, &c->acked_cap, e->index + 1,
+                                       sizeof(*c->acked_term)) == 0);
                 c->acked_term[e->index] = e->term;
             }
         }
@@ -511,6 +447,13 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
     if (!n->up) {
         return;
     }
+    if (n->disk.bad_reads) {
+        sim_cluster_fail(c, "node %llu read entries %llu..%llu, its disk holds %llu..%llu",
+                         (unsigned long long)n->id, (unsigned long long)n->disk.read_lo,
+                         (unsigned long long)n->disk.read_hi,
+                         (unsigned long long)n->disk.snap.index + 1,
+                         (unsigned long long)sim_disk_last(&n->disk));
+    }
     uint64_t term = sl_raft_term(n->raft);
     if (sl_raft_role(n->raft) == SL_RAFT_LEADER && n->leader_term_seen != term) {
         n->leader_term_seen = term;
@@ -543,14 +486,8 @@ static void node_boot(struct sim_cluster *c, struct sim_node *n)
     o.group = SIM_GROUP;
     o.id = n->id;
     o.random_seed = sl_rand_next(&c->rand);
-    o.storage.ctx = n;
-    o.storage.read = disk_read;
-    struct sl_raft_boot b;
-    memset(&b, 0, sizeof(b));
-    b.hard_state = n->hs;
-    b.snapshot = n->snap;
-    b.last_index = disk_last(n);
-    b.applied = n->snap.index;
+    o.storage = sim_disk_storage(&n->disk);
+    struct sl_raft_boot b = sim_disk_boot(&n->disk);
     int rc = sl_raft_new(&n->raft, &o, &b);
     if (rc != SL_OK) {
         sim_cluster_fail(c, "node %llu failed to boot from its disk: %s", (unsigned long long)n->id,
@@ -562,12 +499,12 @@ static void node_boot(struct sim_cluster *c, struct sim_node *n)
     n->epoch++;
     n->leader_term_seen = 0;
     uint64_t index, chain;
-    SL_ASSERT(sim_snapshot_decode(n->snap.data, &index, &chain));
-    sm_reset(n, n->snap.index, chain);
+    SL_ASSERT(sim_snapshot_decode(n->disk.snap.data, &index, &chain));
+    sm_reset(n, n->disk.snap.index, chain);
     if (c->o.check) {
-        sim_mirror_reset(&n->mirror, n->snap.index, n->snap.term, chain);
-        for (size_t k = 0; k < n->n_log && !c->failed; k++) {
-            check(c, sim_check_append(c->checker, &n->mirror, &n->log[k]));
+        sim_mirror_reset(&n->mirror, n->disk.snap.index, n->disk.snap.term, chain);
+        for (size_t k = 0; k < n->disk.n && !c->failed; k++) {
+            check(c, sim_check_append(c->checker, &n->mirror, &n->disk.log[k]));
         }
     }
     schedule_tick(c, n, c->now + sl_rand_range(&c->rand, 1, c->o.tick_us));
@@ -580,14 +517,8 @@ static void disk_wipe(struct sim_node *n)
         write_free(&n->writes[k]);
     }
     n->n_writes = 0;
-    for (size_t k = 0; k < n->n_log; k++) {
-        sl_buf_unref(n->log[k].data);
-    }
-    n->n_log = 0;
-    sl_buf_unref(n->snap.data);
-    memset(&n->snap, 0, sizeof(n->snap));
-    memset(&n->hs, 0, sizeof(n->hs));
     n->syncing = false;
+    sim_disk_free(&n->disk);
 }
 
 void sim_cluster_crash(struct sim_cluster *c, uint32_t slot)
@@ -640,7 +571,7 @@ static void node_start(struct sim_cluster *c, uint32_t slot, const struct sl_raf
     n->boot = 0;
     disk_wipe(n);
     if (cfg) {
-        n->snap.config = *cfg;
+        n->disk.snap.config = *cfg;
     }
     node_boot(c, n);
 }
@@ -706,7 +637,6 @@ void sim_cluster_free(struct sim_cluster *c)
         sl_raft_free(n->raft);
         disk_wipe(n);
         sl_free(n->writes);
-        sl_free(n->log);
         sl_free(n->sm_hist);
         sl_free(n->acks);
         sim_mirror_free(&n->mirror);
@@ -815,6 +745,23 @@ bool sim_cluster_run_until(struct sim_cluster *c, bool (*done)(struct sim_cluste
         }
     }
     return false;
+}
+
+bool sim_cluster_has_leader(struct sim_cluster *c, void *ctx)
+{
+    (void)ctx;
+    return sim_cluster_leader(c) >= 0;
+}
+
+bool sim_cluster_has_ready_leader(struct sim_cluster *c, void *ctx)
+{
+    (void)ctx;
+    int l = sim_cluster_leader(c);
+    if (l < 0) {
+        return false;
+    }
+    struct sl_raft *r = c->nodes[l].raft;
+    return sl_raft_term_at(r, sl_raft_commit(r)) == sl_raft_term(r);
 }
 
 /* ---- faults -------------------------------------------------------------------------------- */

@@ -92,6 +92,11 @@ void sim_cluster_run_for(struct sim_cluster *c, uint64_t us);
 bool sim_cluster_run_until(struct sim_cluster *c, bool (*done)(struct sim_cluster *, void *),
                            void *ctx, uint64_t us);
 
+/* Conditions for sim_cluster_run_until (ctx unused): some node is an up leader; some up leader
+ * has committed an entry of its own term (so it can serve and change membership). */
+bool sim_cluster_has_leader(struct sim_cluster *c, void *ctx);
+bool sim_cluster_has_ready_leader(struct sim_cluster *c, void *ctx);
+
 /* ---- faults -------------------------------------------------------------------------------- */
 
 void sim_cluster_crash(struct sim_cluster *c, uint32_t slot);

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
     uint64_t first = 0, last = 0, steps = 20000, nodes = 0;
     bool have_seeds = false, trace = false, verbose = false, expect_violation = false;
     uint32_t broken = 0;
+    const char *bug_name = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "sluice-sim: unknown --bug '%s'\n", v);
                 return 2;
             }
+            bug_name = v;
             i++;
         } else if (!strcmp(a, "--expect-violation")) {
             expect_violation = true;
@@ -174,7 +176,10 @@ int main(int argc, char **argv)
             if (nodes) {
                 printf(" --nodes %" PRIu64, nodes);
             }
-            printf("%s\n", broken ? " --bug ... (as above)" : "");
+            if (bug_name) {
+                printf(" --bug %s", bug_name);
+            }
+            printf("\n");
         } else if (verbose) {
             printf("seed %" PRIu64 ": ok, %u nodes, %" PRIu64 " steps, %.1f s virtual, %" PRIu64
                    " acked, %" PRIu64 " leaders, %" PRIu64 " crashes, %" PRIu64

@@ -284,18 +284,6 @@ static void act_client(struct driver *d)
 
 /* ---- liveness ------------------------------------------------------------------------------ */
 
-/* A leader whose commit index holds an entry of its own term. */
-static bool leader_committed_in_term(struct sim_cluster *c, void *ctx)
-{
-    (void)ctx;
-    int l = sim_cluster_leader(c);
-    if (l < 0) {
-        return false;
-    }
-    struct sl_raft *r = sim_cluster_raft(c, (uint32_t)l);
-    return sl_raft_term_at(r, sl_raft_commit(r)) == sl_raft_term(r);
-}
-
 /* The first member (in configuration order) that has not applied `target`, or 0. */
 static uint64_t lagging_member(struct sim_cluster *c, uint64_t target, uint64_t *applied_sum)
 {
@@ -327,7 +315,7 @@ static void check_liveness(struct driver *d)
     }
     restart_due(d, true);
     uint64_t healed = sim_cluster_now(c);
-    if (!sim_cluster_run_until(c, leader_committed_in_term, NULL, SIM_LIVENESS_US)) {
+    if (!sim_cluster_run_until(c, sim_cluster_has_ready_leader, NULL, SIM_LIVENESS_US)) {
         sim_cluster_fail(c,
                          "liveness: %llu ms after every fault healed no leader had committed an "
                          "entry of its term (leader: %s)",

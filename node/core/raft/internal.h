@@ -13,7 +13,8 @@
  *       in-memory entry (a pending write may still replace a suffix).
  *   R3. peers[] lists exactly the members of the configuration in force, in its order.
  *   R4. role == LEADER  <=>  leader == id; a leader is a voter; for every peer
- *       match < next <= log.last + 1.
+ *       match < next <= log.last + 1, and at most inflight_msgs_max APPENDs in flight, whose
+ *       last indexes increase within (match, next).
  *   R5. write_durable <= write_last; pending writes and held messages wait for ids in
  *       (write_durable, write_last + 1], in order.
  */
@@ -48,6 +49,11 @@ struct sl_raft_progress {
     uint64_t match;       /* highest index known replicated (durably) on the member */
     uint64_t next;        /* next index to send */
     uint64_t round_start; /* REPLICATE: first index sent in this round; older replies are stale */
+    /* REPLICATE: last index of each APPEND in flight, oldest first, a ring of
+     * opt.inflight_msgs_max slots (allocated on the first REPLICATE, owned by the progress). */
+    uint64_t *inflight;
+    uint32_t inflight_start;
+    uint32_t inflight_count;
     uint64_t snapshot_index;
     uint32_t snapshot_ticks;
 };
@@ -170,6 +176,8 @@ void sl_raft__check_quorum(struct sl_raft *r);
 void sl_raft__maybe_finish_transfer(struct sl_raft *r, struct sl_raft_progress *pr);
 
 /* replication.c */
+/* Puts `pr` in PROBE from `next`, forgetting what was in flight. */
+void sl_raft__probe(struct sl_raft_progress *pr, uint64_t next);
 /* Sends one APPEND (or the snapshot) if the follower's state and window allow; returns whether
  * a message went out. */
 bool sl_raft__send_append(struct sl_raft *r, struct sl_raft_progress *pr);

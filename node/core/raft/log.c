@@ -251,16 +251,16 @@ int sl_raft_log_read(const struct sl_raft_log *l, uint64_t lo, uint64_t hi, size
             }
             return SL_ECORRUPT;
         }
-        if (lo + count - 1 < shi || bytes >= bytes_max || count == out_max) {
-            *n = count;
+        if (lo + count - 1 < shi || count == out_max) {
+            *n = count; /* the storage stopped on a limit */
             return SL_OK;
         }
     }
     for (uint64_t i = lo + count; i <= hi && count < out_max; i++) {
-        if (count > 0 && bytes >= bytes_max) {
+        const struct sl_raft_entry *e = slot(l, (size_t)(i - first_cached));
+        if (count > 0 && bytes + sl_buf_len(e->data) > bytes_max) {
             break;
         }
-        const struct sl_raft_entry *e = slot(l, (size_t)(i - first_cached));
         out[count] = *e;
         out[count].data = sl_buf_ref(e->data);
         bytes += sl_buf_len(e->data);

@@ -85,9 +85,9 @@ void sl_raft_log_reset(struct sl_raft_log *l, uint64_t index, uint64_t term);
 const struct sl_raft_entry *sl_raft_log_cached(const struct sl_raft_log *l, uint64_t index);
 
 /* Copies entries lo..hi (snap_index < lo <= hi <= last) into `out` with one new reference each,
- * from the cache or else from storage. Stops after `out_max` entries or once the payloads reach
- * `bytes_max` (at least one entry). Stores the count in `*n`. Returns 0, SL_ENOMEM, or the
- * storage's error (then nothing is returned). */
+ * from the cache or else from storage. Stops after `out_max` entries or before the payloads
+ * would pass `bytes_max` (the first entry always comes). Stores the count in `*n`. Returns 0,
+ * SL_ENOMEM, or the storage's error (then nothing is returned). */
 int sl_raft_log_read(const struct sl_raft_log *l, uint64_t lo, uint64_t hi, size_t bytes_max,
                      struct sl_raft_entry *out, size_t out_max, size_t *n);
 

@@ -207,6 +207,9 @@ void sl_raft_free(struct sl_raft *r)
     for (size_t k = 0; k < r->n_held; k++) {
         sl_raft_msg_free(&r->held[k].msg);
     }
+    for (uint32_t k = 0; k < r->n_peers; k++) {
+        sl_free(r->peers[k].inflight);
+    }
     sl_free(r->out);
     sl_free(r->held);
     sl_free(r->pending);
@@ -249,6 +252,11 @@ void sl_raft__apply_config(struct sl_raft *r)
             np[i].recent_active = true;
         }
         np[i].role = c->members[i].role;
+    }
+    for (uint32_t k = 0; k < r->n_peers; k++) {
+        if (!sl_raft_config_find(c, r->peers[k].id)) {
+            sl_free(r->peers[k].inflight); /* a member that left */
+        }
     }
     memcpy(r->peers, np, c->n * sizeof(np[0]));
     r->n_peers = c->n;
@@ -570,11 +578,9 @@ void sl_raft__become_leader(struct sl_raft *r)
     r->uncommitted_bytes = 0;
     for (uint32_t k = 0; k < r->n_peers; k++) {
         struct sl_raft_progress *pr = &r->peers[k];
-        pr->state = SL_RAFT_PROBE;
-        pr->probe_sent = false;
+        sl_raft__probe(pr, r->log.last + 1);
         pr->recent_active = true;
         pr->match = 0;
-        pr->next = r->log.last + 1;
         pr->vote = SL_RAFT_VOTE_NONE;
     }
     /* A new leader commits an entry of its own term at once: that commits everything before it
@@ -734,8 +740,7 @@ static void tick_leader(struct sl_raft *r)
     for (uint32_t k = 0; k < r->n_peers; k++) {
         struct sl_raft_progress *pr = &r->peers[k];
         if (pr->state == SL_RAFT_SNAPSHOT && ++pr->snapshot_ticks >= 2 * r->opt.election_ticks) {
-            pr->state = SL_RAFT_PROBE; /* the snapshot was probably lost: probe again */
-            pr->probe_sent = false;
+            sl_raft__probe(pr, pr->next); /* the snapshot was probably lost: probe again */
         }
     }
     if (r->heartbeat_elapsed >= r->opt.heartbeat_ticks) {
@@ -897,6 +902,14 @@ void sl_raft_check_invariants(const struct sl_raft *r, bool deep)
                 continue;
             }
             SL_ASSERT(pr->match < pr->next && pr->next <= r->log.last + 1);
+            SL_ASSERT(pr->inflight_count <= r->opt.inflight_msgs_max);
+            SL_ASSERT(pr->state == SL_RAFT_REPLICATE || pr->inflight_count == 0);
+            uint64_t prev = pr->match;
+            for (uint32_t i = 0; i < pr->inflight_count; i++) {
+                uint64_t last = pr->inflight[(pr->inflight_start + i) % r->opt.inflight_msgs_max];
+                SL_ASSERT(last > prev && last < pr->next);
+                prev = last;
+            }
         }
     }
     if (r->role == SL_RAFT_CANDIDATE || r->role == SL_RAFT_LEADER) {

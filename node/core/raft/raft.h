@@ -167,10 +167,11 @@ void sl_raft_msg_move(struct sl_raft_msg *dst, struct sl_raft_msg *src);
 int sl_raft_msg_copy(struct sl_raft_msg *dst, const struct sl_raft_msg *src);
 
 /* Durable entries the core no longer caches are read back through this. `read` fills `out`
- * with entries lo..hi (inclusive) in order, stopping early after `out_max` entries or once the
- * payloads passed `bytes_max` (always at least one entry), stores the count in `*n_out` and
- * returns 0, or returns a negative error. Each entry's data reference then belongs to the core.
- * The core asks only for indexes that are durable and not compacted. */
+ * with entries lo..hi (inclusive) in order, stopping early after `out_max` entries or before
+ * the payloads would pass `bytes_max` (the first entry is always returned, however large),
+ * stores the count in `*n_out` and returns 0, or returns a negative error. Each entry's data
+ * reference then belongs to the core. The core asks only for indexes that are durable and not
+ * compacted. */
 struct sl_raft_storage {
     void *ctx;
     int (*read)(void *ctx, uint64_t group, uint64_t lo, uint64_t hi, size_t bytes_max,
@@ -312,8 +313,9 @@ int sl_raft_compact(struct sl_raft *r, uint64_t index, struct sl_buf *data);
 /* True when sl_raft_update_take would hand out something. */
 bool sl_raft_has_update(const struct sl_raft *r);
 
-/* Moves the collected outputs into `*u` (zeroed first). Returns 0, or SL_ENOMEM, in which case
- * nothing was taken and the call may be repeated. */
+/* Moves the collected outputs into `*u` (zeroed first). Returns 0, or SL_ENOMEM or the
+ * storage's error (reading committed entries back), in which case nothing was taken and the
+ * call may be repeated. */
 int sl_raft_update_take(struct sl_raft *r, struct sl_raft_update *u);
 
 /* Read-only views of the state (all O(1) unless noted). */

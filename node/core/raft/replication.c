@@ -73,9 +73,46 @@ int sl_raft_propose(struct sl_raft *r, uint8_t type, struct sl_buf *const *data,
 
 /* ---- leader: sending ----------------------------------------------------------------------- */
 
-static uint64_t window_entries(const struct sl_raft *r)
+void sl_raft__probe(struct sl_raft_progress *pr, uint64_t next)
 {
-    return (uint64_t)r->opt.inflight_msgs_max * r->opt.append_entries_max;
+    pr->state = SL_RAFT_PROBE;
+    pr->probe_sent = false;
+    pr->next = next;
+    pr->inflight_count = 0;
+}
+
+/* PROBE or SNAPSHOT -> REPLICATE; stays put (and returns false) if the in-flight ring cannot be
+ * allocated: probing one APPEND at a time is slower but correct. */
+static bool start_replicating(struct sl_raft *r, struct sl_raft_progress *pr)
+{
+    if (!pr->inflight) {
+        pr->inflight = sl_malloc(r->opt.inflight_msgs_max * sizeof(*pr->inflight));
+        if (!pr->inflight) {
+            return false;
+        }
+    }
+    pr->state = SL_RAFT_REPLICATE;
+    pr->probe_sent = false;
+    pr->next = pr->match + 1;
+    pr->round_start = pr->next;
+    pr->inflight_start = pr->inflight_count = 0;
+    return true;
+}
+
+static void inflight_push(struct sl_raft *r, struct sl_raft_progress *pr, uint64_t last)
+{
+    SL_ASSERT(pr->inflight_count < r->opt.inflight_msgs_max);
+    pr->inflight[(pr->inflight_start + pr->inflight_count) % r->opt.inflight_msgs_max] = last;
+    pr->inflight_count++;
+}
+
+/* Forgets the APPENDs acknowledged by a match of `index`. */
+static void inflight_ack(struct sl_raft *r, struct sl_raft_progress *pr, uint64_t index)
+{
+    while (pr->inflight_count && pr->inflight[pr->inflight_start] <= index) {
+        pr->inflight_start = (pr->inflight_start + 1) % r->opt.inflight_msgs_max;
+        pr->inflight_count--;
+    }
 }
 
 static void send_snapshot(struct sl_raft *r, struct sl_raft_progress *pr)
@@ -84,6 +121,7 @@ static void send_snapshot(struct sl_raft *r, struct sl_raft_progress *pr)
     m.snapshot = r->snap;
     m.snapshot.data = sl_buf_ref(r->snap.data);
     pr->state = SL_RAFT_SNAPSHOT;
+    pr->inflight_count = 0;
     pr->snapshot_index = r->snap.index;
     pr->snapshot_ticks = 0;
     sl_raft__send(r, &m);
@@ -94,7 +132,6 @@ bool sl_raft__send_append(struct sl_raft *r, struct sl_raft_progress *pr)
     if (pr->id == r->opt.id) {
         return false;
     }
-    uint64_t room = window_entries(r);
     switch (pr->state) {
     case SL_RAFT_SNAPSHOT:
         return false;
@@ -104,10 +141,9 @@ bool sl_raft__send_append(struct sl_raft *r, struct sl_raft_progress *pr)
         }
         break;
     case SL_RAFT_REPLICATE:
-        if (pr->next > r->log.last || pr->next - 1 - pr->match >= room) {
+        if (pr->next > r->log.last || pr->inflight_count >= r->opt.inflight_msgs_max) {
             return false;
         }
-        room -= pr->next - 1 - pr->match;
         break;
     default:
         SL_UNREACHABLE();
@@ -126,9 +162,6 @@ bool sl_raft__send_append(struct sl_raft *r, struct sl_raft_progress *pr)
         if (want > r->opt.append_entries_max) {
             want = r->opt.append_entries_max;
         }
-        if (want > room) {
-            want = room;
-        }
         m.entries = sl_malloc((size_t)want * sizeof(*m.entries));
         size_t got = 0;
         if (!m.entries ||
@@ -141,6 +174,7 @@ bool sl_raft__send_append(struct sl_raft *r, struct sl_raft_progress *pr)
     }
     if (pr->state == SL_RAFT_REPLICATE) {
         pr->next += m.n_entries;
+        inflight_push(r, pr, pr->next - 1);
     } else {
         pr->probe_sent = true;
     }
@@ -251,9 +285,7 @@ void sl_raft__handle_append_response(struct sl_raft *r, const struct sl_raft_msg
         if (next < pr->match + 1) {
             next = pr->match + 1;
         }
-        pr->next = next;
-        pr->state = SL_RAFT_PROBE;
-        pr->probe_sent = false;
+        sl_raft__probe(pr, next);
         sl_raft__send_appends(r, pr);
         return;
     }
@@ -267,11 +299,13 @@ void sl_raft__handle_append_response(struct sl_raft *r, const struct sl_raft_msg
     /* Leave PROBE only on a reply that covers the probe, SNAPSHOT once the snapshot is in. */
     if ((pr->state == SL_RAFT_PROBE && m->index + 1 >= pr->next) ||
         (pr->state == SL_RAFT_SNAPSHOT && pr->match >= pr->snapshot_index)) {
-        pr->state = SL_RAFT_REPLICATE;
-        pr->probe_sent = false;
-        pr->next = pr->match + 1;
-        pr->round_start = pr->next;
-    } else if (pr->next <= pr->match) {
+        if (!start_replicating(r, pr)) {
+            sl_raft__probe(pr, pr->match + 1);
+        }
+    } else if (pr->state == SL_RAFT_REPLICATE) {
+        inflight_ack(r, pr, pr->match);
+    }
+    if (pr->next <= pr->match) {
         pr->next = pr->match + 1;
     }
     if (advanced) {
@@ -294,9 +328,7 @@ void sl_raft__handle_heartbeat_response(struct sl_raft *r, const struct sl_raft_
         if (pr->next - 1 < r->log.snap_index) {
             /* What we streamed has been compacted since: probe from the match, which sends the
              * snapshot if the follower needs it. */
-            pr->state = SL_RAFT_PROBE;
-            pr->probe_sent = false;
-            pr->next = pr->match + 1;
+            sl_raft__probe(pr, pr->match + 1);
         } else {
             /* Streamed APPENDs may have been lost, and with nothing new to send the follower
              * would never say so. An empty APPEND after the last entry sent surfaces a gap as
