@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SIM_GROUP 1
@@ -103,6 +104,53 @@ struct sim_cluster {
     char violation[640];
     bool failed;
 };
+
+/* ---- allocation faults --------------------------------------------------------------------- */
+
+/* The allocator is process-wide; while a cluster with allocation faults exists, this one is
+ * installed, and fails allocations only while `armed` (inside a call into the core). */
+static struct {
+    struct sim_cluster *c;
+    struct sl_rand rand; /* a stream of its own: allocation counts must not shift the run's */
+    bool armed;
+} faults;
+
+static bool alloc_fails(void)
+{
+    if (faults.armed && sl_rand_chance(&faults.rand, faults.c->o.alloc_fail_ppm)) {
+        faults.c->stats.alloc_failures++;
+        return true;
+    }
+    return false;
+}
+
+static void *faulty_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return alloc_fails() ? NULL : malloc(size);
+}
+
+static void *faulty_realloc(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    return alloc_fails() ? NULL : realloc(ptr, size);
+}
+
+static void faulty_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+static void core_enter(struct sim_cluster *c)
+{
+    faults.armed = faults.c == c;
+}
+
+static void core_leave(void)
+{
+    faults.armed = false;
+}
 
 void sim_cluster_options_default(struct sim_cluster_options *o)
 {
@@ -412,7 +460,13 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
 {
     while (n->up && sl_raft_has_update(n->raft)) {
         struct sl_raft_update u;
-        SL_ASSERT(sl_raft_update_take(n->raft, &u) == SL_OK);
+        core_enter(c);
+        int rc = sl_raft_update_take(n->raft, &u);
+        core_leave();
+        if (rc == SL_ENOMEM) {
+            break; /* nothing was taken; the next event drains again */
+        }
+        SL_ASSERT(rc == SL_OK);
         if (c->o.check) {
             check(c, sim_check_write(c->checker, &n->mirror, &u));
         }
@@ -610,6 +664,7 @@ struct sim_cluster *sim_cluster_new(const struct sim_cluster_options *o)
     c->next_id = 1;
     c->next_payload = 1;
     c->checker = sim_checker_new();
+    sim_cluster_set_alloc_faults(c, o->alloc_fail_ppm);
     struct sl_raft_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     for (uint32_t s = 0; s < o->nodes; s++) {
@@ -647,6 +702,10 @@ void sim_cluster_free(struct sim_cluster *c)
     sl_free(c->heap);
     sl_free(c->acked_term);
     sim_checker_free(c->checker);
+    if (faults.c == c) {
+        sl_allocator_set(NULL);
+        faults.c = NULL;
+    }
     sl_free(c);
 }
 
@@ -666,7 +725,10 @@ static void handle_event(struct sim_cluster *c, struct sim_event *e)
                    (unsigned long long)e->msg.from, (unsigned long long)e->msg.to,
                    sl_raft_msg_type_name(e->msg.type));
         }
-        if (sl_raft_step(n->raft, &e->msg) != SL_OK) {
+        core_enter(c);
+        int rc = sl_raft_step(n->raft, &e->msg);
+        core_leave();
+        if (rc != SL_OK) {
             sim_cluster_fail(c, "node %llu refused a %s from %llu that its peer produced",
                              (unsigned long long)n->id, sl_raft_msg_type_name(e->msg.type),
                              (unsigned long long)e->msg.from);
@@ -678,7 +740,9 @@ static void handle_event(struct sim_cluster *c, struct sim_event *e)
         if (!n->up || n->epoch != e->epoch) {
             return;
         }
+        core_enter(c);
         sl_raft_tick(n->raft);
+        core_leave();
         drain(c, n);
         schedule_tick(c, n, c->now + c->o.tick_us);
         break;
@@ -696,7 +760,10 @@ static void handle_event(struct sim_cluster *c, struct sim_event *e)
             n->n_writes -= done;
         }
         n->syncing = false;
-        SL_ASSERT(sl_raft_persisted(n->raft, n->sync_covers) == SL_OK);
+        core_enter(c);
+        int persisted = sl_raft_persisted(n->raft, n->sync_covers);
+        core_leave();
+        SL_ASSERT(persisted == SL_OK);
         drain(c, n);
         disk_start_sync(c, n);
         break;
@@ -790,6 +857,20 @@ void sim_cluster_set_slow_disk(struct sim_cluster *c, uint32_t slot, bool slow)
     c->nodes[slot].slow = slow;
 }
 
+void sim_cluster_set_alloc_faults(struct sim_cluster *c, uint32_t ppm)
+{
+    c->o.alloc_fail_ppm = ppm;
+    if (ppm && faults.c != c) {
+        /* libc's allocator and this one hand out the same blocks: switching is safe. */
+        static const struct sl_allocator faulty = {NULL, faulty_malloc, faulty_realloc,
+                                                   faulty_free};
+        SL_ASSERT(faults.c == NULL); /* one cluster with allocation faults at a time */
+        faults.c = c;
+        sl_rand_seed(&faults.rand, c->o.seed ^ 0xa110ca7eULL);
+        sl_allocator_set(&faulty);
+    }
+}
+
 void sim_cluster_set_network(struct sim_cluster *c, uint32_t delay_min_us, uint32_t delay_max_us,
                              uint32_t drop_ppm, uint32_t dup_ppm, uint32_t reorder_ppm)
 {
@@ -822,7 +903,9 @@ int sim_cluster_propose(struct sim_cluster *c, uint32_t slot, uint32_t n, uint64
         memcpy(bufs[k]->data, &id, 8);
     }
     uint64_t first = 0, term = 0;
+    core_enter(c);
     int rc = sl_raft_propose(node->raft, SL_RAFT_ENTRY_NORMAL, bufs, n, &first, &term);
+    core_leave();
     for (uint32_t k = 0; k < n; k++) {
         sl_buf_unref(bufs[k]);
     }
@@ -874,7 +957,9 @@ int sim_cluster_compact(struct sim_cluster *c, uint32_t slot, uint64_t index)
         return SL_EINVAL;
     }
     struct sl_buf *data = sim_snapshot_data(index, sm_chain_at(n, index));
+    core_enter(c);
     int rc = sl_raft_compact(n->raft, index, data);
+    core_leave();
     sl_buf_unref(data);
     if (rc == SL_OK) {
         sm_forget_before(n, index);

@@ -22,6 +22,9 @@
  *    chain over them; its snapshots hold (index, chain).
  *  - Client: sim_cluster_propose() puts uniquely numbered entries at a node; an entry is
  *    acknowledged when that node applies it at the index and term it was given.
+ *  - Memory: with alloc_fail_ppm, allocations the core makes while handling an input fail at
+ *    random (the simulator's own never do); the core must treat that as a lost message or a
+ *    refused call, never as a reason to break safety.
  *
  * Checkers (after every event, when options.check): at most one leader per term; log matching
  * (same index and term imply the same prefix, via hash chains over every in-memory log); leader
@@ -59,6 +62,8 @@ struct sim_cluster_options {
     uint32_t slow_sync_min_us;
     uint32_t slow_sync_max_us;
     uint32_t payload_bytes;      /* client entries' size (>= 8) */
+    uint32_t alloc_fail_ppm;     /* allocations made inside the core's step, tick, persisted,
+                                    update_take, propose and compact fail this often */
     struct sl_raft_options raft; /* template; group, id, random_seed, storage set per node */
 };
 
@@ -109,6 +114,8 @@ void sim_cluster_isolate(struct sim_cluster *c, uint32_t slot);
 /* Restores every link. */
 void sim_cluster_heal(struct sim_cluster *c);
 void sim_cluster_set_slow_disk(struct sim_cluster *c, uint32_t slot, bool slow);
+/* Changes the rate of failed allocations inside the core (parts per million). */
+void sim_cluster_set_alloc_faults(struct sim_cluster *c, uint32_t ppm);
 /* Changes the network's fault rates (delays in µs, rates in parts per million). */
 void sim_cluster_set_network(struct sim_cluster *c, uint32_t delay_min_us, uint32_t delay_max_us,
                              uint32_t drop_ppm, uint32_t dup_ppm, uint32_t reorder_ppm);
@@ -169,6 +176,7 @@ struct sim_cluster_stats {
     uint64_t elections; /* distinct (term, leader) pairs seen */
     uint64_t applied;   /* entries applied, summed over nodes */
     uint64_t snapshots_installed;
+    uint64_t alloc_failures; /* allocations failed inside the core */
 };
 const struct sim_cluster_stats *sim_cluster_stats(const struct sim_cluster *c);
 

@@ -183,9 +183,9 @@ int main(int argc, char **argv)
         } else if (verbose) {
             printf("seed %" PRIu64 ": ok, %u nodes, %" PRIu64 " steps, %.1f s virtual, %" PRIu64
                    " acked, %" PRIu64 " leaders, %" PRIu64 " crashes, %" PRIu64
-                   " snapshots installed\n",
+                   " snapshots installed, %" PRIu64 " failed allocations\n",
                    seed, rep.nodes, rep.steps, rep.virtual_us / 1e6, rep.acked, rep.stats.elections,
-                   rep.stats.crashes, rep.stats.snapshots_installed);
+                   rep.stats.crashes, rep.stats.snapshots_installed, rep.stats.alloc_failures);
         }
         if (seed == last || (expect_violation && violations)) {
             break;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct profile {
-    uint32_t drop_ppm, dup_ppm, reorder_ppm, delay_min_us, delay_max_us;
+    uint32_t drop_ppm, dup_ppm, reorder_ppm, delay_min_us, delay_max_us, alloc_fail_ppm;
     uint64_t fault_every_us;
     uint32_t w_partition, w_heal, w_crash, w_slow, w_member, w_transfer, w_compact;
     uint64_t client_every_us;
@@ -46,6 +46,7 @@ static void make_profile(struct sl_rand *r, struct profile *p, struct sim_cluste
     p->reorder_ppm = (uint32_t)PICK(r, 0, 1000, 20000, 200000);
     p->delay_min_us = (uint32_t)sl_rand_range(r, 50, 500);
     p->delay_max_us = (uint32_t)PICK(r, 1000, 5000, 20000);
+    p->alloc_fail_ppm = (uint32_t)PICK(r, 0, 0, 0, 1000, 20000);
     p->fault_every_us = sl_rand_range(r, 20000, 200000);
     p->w_partition = (uint32_t)sl_rand_below(r, 10);
     p->w_heal = (uint32_t)sl_rand_below(r, 10) + 1;
@@ -73,6 +74,7 @@ static void make_profile(struct sl_rand *r, struct profile *p, struct sim_cluste
     co->drop_ppm = p->drop_ppm;
     co->dup_ppm = p->dup_ppm;
     co->reorder_ppm = p->reorder_ppm;
+    co->alloc_fail_ppm = p->alloc_fail_ppm;
 }
 
 static int random_slot(struct driver *d, bool want_up)
@@ -310,6 +312,7 @@ static void check_liveness(struct driver *d)
     struct sim_cluster *c = d->c;
     sim_cluster_heal(c);
     sim_cluster_set_network(c, 100, 2000, 0, 0, 0);
+    sim_cluster_set_alloc_faults(c, 0);
     for (uint32_t s = 0; s < sim_cluster_slots(c); s++) {
         sim_cluster_set_slow_disk(c, s, false);
     }
@@ -378,16 +381,16 @@ void sim_run(const struct sim_run_options *o, struct sim_report *rep)
     co.raft.broken = o->broken;
 #endif
     make_profile(&pr, &d.p, &co);
-    snprintf(
-        rep->profile, sizeof(rep->profile),
-        "nodes=%u drop=%uppm dup=%uppm reorder=%uppm delay=%u-%uus faults/%llums w(part=%u heal=%u "
-        "crash=%u slow=%u member=%u transfer=%u compact=%u) batch=%u append=%u inflight=%u "
-        "uncommitted=%llu cache=%zu",
-        d.nodes, d.p.drop_ppm, d.p.dup_ppm, d.p.reorder_ppm, d.p.delay_min_us, d.p.delay_max_us,
-        (unsigned long long)d.p.fault_every_us / 1000, d.p.w_partition, d.p.w_heal, d.p.w_crash,
-        d.p.w_slow, d.p.w_member, d.p.w_transfer, d.p.w_compact, d.p.batch_max,
-        co.raft.append_entries_max, co.raft.inflight_msgs_max,
-        (unsigned long long)co.raft.uncommitted_entries_max, co.raft.cache_bytes_max);
+    snprintf(rep->profile, sizeof(rep->profile),
+             "nodes=%u drop=%uppm dup=%uppm reorder=%uppm delay=%u-%uus allocfail=%uppm "
+             "faults/%llums w(part=%u heal=%u "
+             "crash=%u slow=%u member=%u transfer=%u compact=%u) batch=%u append=%u inflight=%u "
+             "uncommitted=%llu cache=%zu",
+             d.nodes, d.p.drop_ppm, d.p.dup_ppm, d.p.reorder_ppm, d.p.delay_min_us,
+             d.p.delay_max_us, d.p.alloc_fail_ppm, (unsigned long long)d.p.fault_every_us / 1000,
+             d.p.w_partition, d.p.w_heal, d.p.w_crash, d.p.w_slow, d.p.w_member, d.p.w_transfer,
+             d.p.w_compact, d.p.batch_max, co.raft.append_entries_max, co.raft.inflight_msgs_max,
+             (unsigned long long)co.raft.uncommitted_entries_max, co.raft.cache_bytes_max);
     d.c = sim_cluster_new(&co);
     d.rand = sim_cluster_rand(d.c);
 
