@@ -343,10 +343,25 @@ static void test_cluster_acknowledges_proposals_and_every_node_applies_them(void
     cluster_free(c);
 }
 
+static void test_a_batch_larger_than_the_whole_window_is_refused_for_good(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    o.uncommitted_entries_max = 4;
+    boot_leader_of(&f, &o, 1);
+    fx_settle(&f);
+    assert_int_equal(fx_propose(&f, 5, 16, 100), SL_ELIMIT); /* retrying cannot help */
+    assert_int_equal(fx_propose(&f, 4, 16, 100), SL_OK);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leader_commits_only_with_a_majority_of_voters),
+        cmocka_unit_test(test_a_batch_larger_than_the_whole_window_is_refused_for_good),
         cmocka_unit_test(test_leader_counts_its_own_entry_only_once_durable),
         cmocka_unit_test(test_leader_does_not_commit_an_older_term_entry_by_counting_replicas),
         cmocka_unit_test(test_older_term_entry_commits_together_with_the_new_leaders_noop),

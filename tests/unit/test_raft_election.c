@@ -464,10 +464,49 @@ static void test_election_timeouts_are_randomized_in_one_to_two_base_timeouts(vo
     }
 }
 
+static void test_options_without_storage_or_with_absurd_timeouts_are_refused(void **state)
+{
+    (void)state;
+    struct sim_disk d;
+    sim_disk_init(&d);
+    d.snap.config = config_voters(3);
+    struct sl_raft_boot b = sim_disk_boot(&d);
+    struct sl_raft_options o;
+    struct sl_raft *r = NULL;
+    fx_options(&o, 1); /* no storage */
+    assert_int_equal(sl_raft_new(&r, &o, &b), SL_EINVAL);
+    o.storage = sim_disk_storage(&d);
+    o.election_ticks = UINT32_MAX;
+    assert_int_equal(sl_raft_new(&r, &o, &b), SL_EINVAL);
+    o.election_ticks = 10;
+    assert_int_equal(sl_raft_new(&r, &o, &b), SL_OK);
+    sl_raft_free(r);
+    sim_disk_free(&d);
+}
+
+static void test_messages_for_another_group_or_member_are_refused(void **state)
+{
+    (void)state;
+    struct fx f;
+    boot_fresh_voter(&f);
+    struct sl_raft_msg m = msg_heartbeat(2, 1, 1, 0);
+    m.group = FX_GROUP + 1;
+    assert_int_equal(sl_raft_step(f.r, &m), SL_EINVAL);
+    m.group = FX_GROUP;
+    m.to = 3;
+    assert_int_equal(sl_raft_step(f.r, &m), SL_EINVAL);
+    assert_int_equal(sl_raft_term(f.r), 0); /* nothing changed */
+    assert_false(sl_raft_has_update(f.r));
+    sl_raft_msg_free(&m);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_voter_elects_itself_only_once_its_vote_is_durable),
+        cmocka_unit_test(test_options_without_storage_or_with_absurd_timeouts_are_refused),
+        cmocka_unit_test(test_messages_for_another_group_or_member_are_refused),
         cmocka_unit_test(test_follower_timeout_starts_prevote_without_changing_term),
         cmocka_unit_test(test_prevote_quorum_starts_a_real_election),
         cmocka_unit_test(test_prevote_rejected_by_a_majority_returns_to_follower),

@@ -191,7 +191,7 @@ static void test_log_truncate_drops_cached_suffix_and_its_runs(void **state)
     truncate(&f, 4);
     assert_int_equal(f.log.last, 3);
     assert_int_equal(f.log.n_cached, 3);
-    assert_int_equal(f.log.cache_bytes, 3 * 16);
+    assert_int_equal(f.log.cache_bytes, 3 * (16 + SL_RAFT_CACHE_ENTRY_BYTES));
     assert_int_equal(f.log.n_runs, 2);
     assert_int_equal(sl_raft_log_last_term(&f.log), 2);
     assert_int_equal(sl_raft_log_term(&f.log, 4), 0);
@@ -314,7 +314,7 @@ static void test_log_evict_stops_at_the_given_index(void **state)
     sl_raft_log_evict(&f.log, 5, 0); /* over any budget, but only up to index 5 */
     assert_int_equal(cache_first(&f.log), 6);
     assert_int_equal(f.log.n_cached, 5);
-    assert_int_equal(f.log.cache_bytes, 50);
+    assert_int_equal(f.log.cache_bytes, 5 * (10 + SL_RAFT_CACHE_ENTRY_BYTES));
     assert_null(sl_raft_log_cached(&f.log, 5));
     assert_non_null(sl_raft_log_cached(&f.log, 6));
     logfx_close(&f);
@@ -328,12 +328,32 @@ static void test_log_evict_stops_within_the_byte_budget(void **state)
     for (int k = 0; k < 10; k++) {
         append(&f, 1, 10);
     }
-    sl_raft_log_evict(&f.log, 10, 100); /* exactly at the budget: nothing to do */
+    size_t entry = 10 + SL_RAFT_CACHE_ENTRY_BYTES;
+    sl_raft_log_evict(&f.log, 10, 10 * entry); /* exactly at the budget: nothing to do */
     assert_int_equal(f.log.n_cached, 10);
-    sl_raft_log_evict(&f.log, 10, 30);
+    sl_raft_log_evict(&f.log, 10, 3 * entry);
     assert_int_equal(f.log.n_cached, 3);
-    assert_int_equal(f.log.cache_bytes, 30);
+    assert_int_equal(f.log.cache_bytes, 3 * entry);
     assert_int_equal(cache_first(&f.log), 8);
+    logfx_close(&f);
+}
+
+static void test_log_evict_counts_empty_entries_and_shrinks_the_ring(void **state)
+{
+    (void)state;
+    struct logfx f;
+    logfx_init(&f, 0, 0);
+    for (int k = 0; k < 1000; k++) {
+        append(&f, 1, 8); /* small payloads still cost their slot */
+    }
+    size_t grown = f.log.ring_cap;
+    assert_true(grown >= 1000);
+    sl_raft_log_evict(&f.log, 1000, 10 * (8 + SL_RAFT_CACHE_ENTRY_BYTES));
+    assert_int_equal(f.log.n_cached, 10);
+    assert_true(f.log.ring_cap < grown);
+    assert_true(f.log.ring_cap >= f.log.n_cached);
+    assert_non_null(sl_raft_log_cached(&f.log, 1000)); /* the newest survive the move */
+    assert_int_equal(payload_tag(sl_raft_log_cached(&f.log, 991)->data), 991);
     logfx_close(&f);
 }
 
@@ -675,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_log_reset_restarts_after_a_snapshot),
         cmocka_unit_test(test_log_evict_stops_at_the_given_index),
         cmocka_unit_test(test_log_evict_stops_within_the_byte_budget),
+        cmocka_unit_test(test_log_evict_counts_empty_entries_and_shrinks_the_ring),
         cmocka_unit_test(test_log_read_serves_cached_entries_without_storage),
         cmocka_unit_test(test_log_read_fetches_evicted_entries_from_storage),
         cmocka_unit_test(test_log_read_stops_at_the_byte_budget_with_at_least_one_entry),

@@ -482,10 +482,29 @@ static void test_configuration_is_undone_when_its_entry_is_truncated(void **stat
     fx_free(&f);
 }
 
+static void test_promote_refuses_a_learner_that_never_answered(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    struct sl_raft_config c = config_voters(1);
+    boot_ready_leader(&f, &o, &c);
+    assert_int_equal(change(&f, SL_RAFT_ADD_LEARNER, 2), SL_OK); /* committed by 1 alone */
+    assert_int_equal(sl_raft_commit(f.r), sl_raft_config_index(f.r));
+    /* Well within promote_lag_entries_max, but it never said a word: as a voter it would make
+     * the quorum 2 of 2 and could stall the group for good. */
+    assert_int_equal(change(&f, SL_RAFT_PROMOTE, 2), SL_ENOTCAUGHTUP);
+    fx_ack(&f, 2, sl_raft_last_index(f.r));
+    assert_int_equal(change(&f, SL_RAFT_PROMOTE, 2), SL_OK);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_added_learner_receives_the_log),
+        cmocka_unit_test(test_promote_refuses_a_learner_that_never_answered),
         cmocka_unit_test(test_learner_does_not_count_toward_the_commit_quorum),
         cmocka_unit_test(test_learner_is_not_asked_to_vote),
         cmocka_unit_test(test_vote_from_a_learner_is_not_counted),

@@ -490,9 +490,47 @@ static void test_cluster_with_message_loss_applies_every_acknowledged_entry(void
     cluster_free(c);
 }
 
+/* ---- replies waiting for the disk ---------------------------------------------------------- */
+
+static void test_identical_heartbeat_replies_waiting_for_one_write_go_out_once(void **state)
+{
+    (void)state;
+    struct fx f;
+    boot_follower_over_log(&f, (uint64_t[]){1}, 1, 0);
+    fx_recv(&f, msg_append(2, 1, 1, 1, 1, 0, (uint64_t[]){1}, 1)); /* entry 2: a write */
+    for (int k = 0; k < 5; k++) {
+        fx_recv(&f, msg_heartbeat(2, 1, 1, 1)); /* while entry 2 is not durable */
+    }
+    fx_settle(&f);
+    assert_int_equal(fx_count_sent(&f, SL_RAFT_MSG_HEARTBEAT_RESP, 2), 1);
+    assert_int_equal(the_response(&f, 2)->index, 2);
+    fx_free(&f);
+}
+
+static void test_replies_waiting_for_the_disk_are_capped(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    o.held_msgs_max = 3;
+    boot_over_log(&f, &o, (uint64_t[]){1}, 1, 0);
+    struct sl_raft_msg m = msg_append(2, 1, 1, 1, 1, 0, (uint64_t[]){1}, 1);
+    for (int k = 0; k < 10; k++) {
+        fx_recv_keep(&f, &m); /* a duplicated APPEND: each copy is answered */
+    }
+    sl_raft_msg_free(&m);
+    fx_settle(&f);
+    /* The rest were dropped, as a lossy network would: the leader retries. */
+    assert_int_equal(fx_count_sent(&f, SL_RAFT_MSG_APPEND_RESP, 2), 3);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identical_heartbeat_replies_waiting_for_one_write_go_out_once),
+        cmocka_unit_test(test_replies_waiting_for_the_disk_are_capped),
         cmocka_unit_test(
             test_follower_rejects_mismatched_append_with_conflict_term_and_its_first_index),
         cmocka_unit_test(test_follower_rejects_append_beyond_its_log_with_its_next_index),

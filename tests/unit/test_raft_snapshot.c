@@ -236,7 +236,7 @@ static void test_evicted_entries_are_read_back_through_storage(void **state)
     struct fx f;
     struct sl_raft_options o;
     fx_options(&o, 1);
-    o.cache_bytes_max = 32; /* two 16-byte entries */
+    o.cache_bytes_max = 2 * (16 + SL_RAFT_CACHE_ENTRY_BYTES); /* two 16-byte entries */
     struct sl_raft_config c = config_voters(3);
     fx_boot_new(&f, &o, &c);
     fx_elect(&f);
@@ -330,10 +330,111 @@ static void test_boot_refuses_a_disk_returning_wrong_entries(void **state)
     fx_free(&f);
 }
 
+/* ---- restart --------------------------------------------------------------------------- */
+
+/* Member 1 of voters {1, 2, 3} over a disk of entries 1..10 (term 1) with a stale commit hint
+ * of 5, booted with a state machine that applied up to 8. */
+static void boot_ahead_of_commit_hint(struct fx *f)
+{
+    memset(f, 0, sizeof(*f));
+    sim_disk_init(&f->disk);
+    f->disk.snap.config = config_voters(3);
+    for (int k = 0; k < 10; k++) {
+        disk_put(&f->disk, 1);
+    }
+    f->disk.hs.term = 1;
+    f->disk.hs.commit = 5;
+    fx_options(&f->opt, 1);
+    f->opt.storage = sim_disk_storage(&f->disk);
+    struct sl_raft_boot b = sim_disk_boot(&f->disk);
+    b.applied = 8;
+    assert_int_equal(sl_raft_new(&f->r, &f->opt, &b), SL_OK);
+    f->applied = 8;
+}
+
+static void test_restart_never_hands_out_what_the_state_machine_applied(void **state)
+{
+    (void)state;
+    struct fx f;
+    boot_ahead_of_commit_hint(&f);
+    /* Everything applied was committed, whatever the commit hint on disk says. */
+    assert_int_equal(sl_raft_commit(f.r), 8);
+    assert_int_equal(sl_raft_applied(f.r), 8);
+    fx_recv(&f, msg_heartbeat(2, 1, 1, 10));
+    fx_settle(&f); /* fx_absorb asserts that entries come in order, from 9 */
+    assert_int_equal(f.applied, 10);
+    assert_int_equal(f.n_applied, 2);
+    fx_free(&f);
+}
+
+static void test_restart_behind_the_snapshot_restores_it_first(void **state)
+{
+    (void)state;
+    struct fx f;
+    memset(&f, 0, sizeof(f));
+    sim_disk_init(&f.disk);
+    f.disk.snap.index = 5;
+    f.disk.snap.term = 1;
+    f.disk.snap.config = config_voters(3);
+    f.disk.snap.data = payload(5, 16);
+    for (int k = 0; k < 3; k++) {
+        disk_put(&f.disk, 1); /* 6..8 */
+    }
+    f.disk.hs.term = 1;
+    f.disk.hs.commit = 8;
+    fx_options(&f.opt, 1);
+    f.opt.storage = sim_disk_storage(&f.disk);
+    struct sl_raft_boot b = sim_disk_boot(&f.disk);
+    b.applied = 2; /* crashed before restoring the snapshot it had received */
+    assert_int_equal(sl_raft_new(&f.r, &f.opt, &b), SL_OK);
+    f.applied = 2;
+    struct sl_raft_update u;
+    fx_take(&f, &u);
+    assert_true(u.restore);
+    assert_int_equal(u.restore_snapshot.index, 5);
+    assert_int_equal(payload_tag(u.restore_snapshot.data), 5);
+    assert_int_equal(u.n_committed, 3);
+    assert_int_equal(u.committed[0].index, 6);
+    fx_absorb(&f, &u);
+    assert_int_equal(f.restored, 5);
+    assert_int_equal(f.applied, 8);
+    fx_free(&f);
+}
+
+static void test_durable_stays_below_an_installed_snapshot_until_it_is_written(void **state)
+{
+    (void)state;
+    struct fx f;
+    memset(&f, 0, sizeof(f));
+    sim_disk_init(&f.disk);
+    f.disk.snap.config = config_voters(3);
+    for (int k = 0; k < 15; k++) {
+        disk_put(&f.disk, 1); /* 1..15 of term 1, none committed */
+    }
+    f.disk.hs.term = 2;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    fx_boot_disk(&f, &o);
+    assert_int_equal(sl_raft_durable(f.r), 15);
+    struct sl_raft_config c = config_voters(3);
+    fx_recv(&f, msg_snapshot(2, 1, 2, 15, 2, &c)); /* entry 15 differs: the log is reset */
+    /* The disk still holds the old entries up to 15 until the install is durable. */
+    assert_int_equal(sl_raft_durable(f.r), 0);
+    fx_settle(&f);
+    assert_int_equal(sl_raft_durable(f.r), 15);
+    assert_int_equal(f.restored, 15);
+    assert_int_equal(sim_disk_last(&f.disk), 15);
+    assert_int_equal(f.disk.snap.term, 2);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compact_drops_the_prefix_and_writes_a_snapshot),
+        cmocka_unit_test(test_restart_never_hands_out_what_the_state_machine_applied),
+        cmocka_unit_test(test_restart_behind_the_snapshot_restores_it_first),
+        cmocka_unit_test(test_durable_stays_below_an_installed_snapshot_until_it_is_written),
         cmocka_unit_test(test_compact_refuses_an_index_beyond_applied),
         cmocka_unit_test(test_compact_refuses_an_index_at_or_below_the_snapshot),
         cmocka_unit_test(test_follower_restores_a_received_snapshot_only_once_it_is_durable),

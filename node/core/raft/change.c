@@ -5,11 +5,23 @@
  * configurations share a majority; the new configuration takes effect on every member as soon
  * as its entry is appended; the leader proposes the next change only once the previous one is
  * committed and once it has committed an entry of its own term (its NOOP). New members join as
- * learners and are promoted once caught up; the leader is never removed (transfer first).
+ * learners and are promoted once caught up (learner_caught_up); the leader is never removed
+ * (transfer first).
  */
 #include "core/raft/internal.h"
 
 #include "core/errors.h"
+
+/* A learner may become a voter once it holds the configuration in force (so it knows it is a
+ * member), is within promote_lag_entries_max of the commit index, and was heard from in the
+ * current election timeout: promoting a silent member could leave the group without a quorum. */
+static bool learner_caught_up(const struct sl_raft *r, const struct sl_raft_progress *pr)
+{
+    if (pr->match < sl_raft_config_index(r) || !pr->recent_active) {
+        return false;
+    }
+    return r->commit <= pr->match || r->commit - pr->match <= r->opt.promote_lag_entries_max;
+}
 
 int sl_raft_change(struct sl_raft *r, enum sl_raft_change_op op, uint64_t id, uint64_t *index)
 {
@@ -42,7 +54,7 @@ int sl_raft_change(struct sl_raft *r, enum sl_raft_change_op op, uint64_t id, ui
         if (!m || m->role != SL_RAFT_LEARNER) {
             return SL_EINVAL;
         }
-        if (sl_raft_match(r, id) + r->opt.promote_lag_entries_max < r->commit) {
+        if (!learner_caught_up(r, sl_raft__progress(r, id))) {
             return SL_ENOTCAUGHTUP;
         }
         m->role = SL_RAFT_VOTER;

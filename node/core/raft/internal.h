@@ -12,9 +12,10 @@
  *   R2. durable <= log.last; durable is the last index that is both on disk and equal to the
  *       in-memory entry (a pending write may still replace a suffix).
  *   R3. peers[] lists exactly the members of the configuration in force, in its order.
- *   R4. role == LEADER  <=>  leader == id; a leader is a voter; for every peer
- *       match < next <= log.last + 1, and at most inflight_msgs_max APPENDs in flight, whose
- *       last indexes increase within (match, next).
+ *   R4. role == LEADER  <=>  leader == id; a leader is a voter; for every member but itself
+ *       match < next <= log.last + 1, and at most inflight_msgs_max APPENDs with entries in
+ *       flight (the empty gap checks are not counted), whose last indexes increase within
+ *       (match, next).
  *   R5. write_durable <= write_last; pending writes and held messages wait for ids in
  *       (write_durable, write_last + 1], in order.
  */
@@ -61,8 +62,8 @@ struct sl_raft_progress {
 /* A write handed out and not yet reported durable. */
 struct sl_raft_pending_write {
     uint64_t id;
-    uint64_t truncate_from; /* 0 if the write replaces no suffix */
-    uint64_t last_after;    /* the last log index once the write is applied */
+    uint64_t stale_from; /* first index whose disk content the write replaces, 0 if none */
+    uint64_t last_after; /* the last log index once the write is applied */
 };
 
 /* A message that may leave only once write `write_id` is durable. */
@@ -112,11 +113,13 @@ struct sl_raft {
     size_t cap_pending;
 
     /* The write being collected for the next update. */
-    bool w_hard;         /* term or vote changed: messages must wait for it */
-    bool w_commit;       /* only the commit hint changed: nothing waits for it */
-    bool w_snap;         /* snap changed */
-    uint64_t w_truncate; /* 0, or the lowest index below w_from whose entry was replaced */
-    uint64_t w_from;     /* first index not yet handed out in a write */
+    bool w_hard;           /* term or vote changed: messages must wait for it */
+    bool w_commit;         /* only the commit hint changed: nothing waits for it */
+    bool w_snap;           /* snap changed */
+    uint64_t w_truncate;   /* 0, or the lowest index below w_from whose entry was replaced */
+    uint64_t w_stale_from; /* 0, or the lowest index whose disk content the write replaces
+                              (w_truncate, or lower for a snapshot that resets the log) */
+    uint64_t w_from;       /* first index not yet handed out in a write */
 
     /* A received snapshot: the state machine is restored once its write is durable. */
     bool restore_wait;
@@ -162,6 +165,9 @@ void sl_raft__apply_config(struct sl_raft *r);
 void sl_raft__append(struct sl_raft *r, const struct sl_raft_entry *e);
 /* Drops entries >= from, undoing their configurations. */
 void sl_raft__truncate(struct sl_raft *r, uint64_t from);
+/* Notes that the write being collected replaces what the disk holds from `index` on: `durable`
+ * drops below it until that write is durable. */
+void sl_raft__stale_from(struct sl_raft *r, uint64_t index);
 
 /* election.c */
 void sl_raft__campaign(struct sl_raft *r, bool pre, bool transfer);

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+/* The smallest entry ring; it grows by doubling and shrinks back once mostly empty. */
+#define SL_RAFT_RING_MIN 64
+
 void sl_raft_log_init(struct sl_raft_log *l, uint64_t group, const struct sl_raft_storage *st,
                       uint64_t snap_index, uint64_t snap_term)
 {
@@ -30,10 +33,15 @@ static uint64_t cache_first(const struct sl_raft_log *l)
     return l->last + 1 - l->n_cached;
 }
 
+static size_t cache_cost(const struct sl_raft_entry *e)
+{
+    return SL_RAFT_CACHE_ENTRY_BYTES + sl_buf_len(e->data);
+}
+
 static void drop_cached_front(struct sl_raft_log *l)
 {
     struct sl_raft_entry *e = slot(l, 0);
-    l->cache_bytes -= sl_buf_len(e->data);
+    l->cache_bytes -= cache_cost(e);
     sl_buf_unref(e->data);
     e->data = NULL;
     l->ring_head = (l->ring_head + 1) & (l->ring_cap - 1);
@@ -43,7 +51,7 @@ static void drop_cached_front(struct sl_raft_log *l)
 static void drop_cached_back(struct sl_raft_log *l)
 {
     struct sl_raft_entry *e = slot(l, l->n_cached - 1);
-    l->cache_bytes -= sl_buf_len(e->data);
+    l->cache_bytes -= cache_cost(e);
     sl_buf_unref(e->data);
     e->data = NULL;
     l->n_cached--;
@@ -106,16 +114,10 @@ static void push_run(struct sl_raft_log *l, uint64_t index, uint64_t term)
     l->n_runs++;
 }
 
-static int grow_ring(struct sl_raft_log *l, size_t need)
+/* Moves the cached entries into a ring of `cap` slots (a power of two >= n_cached). */
+static int resize_ring(struct sl_raft_log *l, size_t cap)
 {
-    if (need <= l->ring_cap) {
-        return SL_OK;
-    }
-    size_t ncap = l->ring_cap ? l->ring_cap : 64;
-    while (ncap < need) {
-        ncap *= 2;
-    }
-    struct sl_raft_entry *nring = sl_malloc(ncap * sizeof(*nring));
+    struct sl_raft_entry *nring = sl_malloc(cap * sizeof(*nring));
     if (!nring) {
         return SL_ENOMEM;
     }
@@ -124,9 +126,21 @@ static int grow_ring(struct sl_raft_log *l, size_t need)
     }
     sl_free(l->ring);
     l->ring = nring;
-    l->ring_cap = ncap;
+    l->ring_cap = cap;
     l->ring_head = 0;
     return SL_OK;
+}
+
+static int grow_ring(struct sl_raft_log *l, size_t need)
+{
+    if (need <= l->ring_cap) {
+        return SL_OK;
+    }
+    size_t ncap = l->ring_cap ? l->ring_cap : SL_RAFT_RING_MIN;
+    while (ncap < need) {
+        ncap *= 2;
+    }
+    return resize_ring(l, ncap);
 }
 
 int sl_raft_log_reserve(struct sl_raft_log *l, size_t n, size_t terms)
@@ -147,7 +161,7 @@ void sl_raft_log_append(struct sl_raft_log *l, const struct sl_raft_entry *e)
     *s = *e;
     s->data = sl_buf_ref(e->data);
     l->n_cached++;
-    l->cache_bytes += sl_buf_len(e->data);
+    l->cache_bytes += cache_cost(e);
     l->last = e->index;
 }
 
@@ -275,6 +289,15 @@ void sl_raft_log_evict(struct sl_raft_log *l, uint64_t upto, size_t bytes_max)
     while (l->n_cached && l->cache_bytes > bytes_max && cache_first(l) <= upto) {
         drop_cached_front(l);
     }
+    /* Give back a ring that a burst grew: shrink to twice what it holds (a failed allocation
+     * just keeps the larger ring). */
+    if (l->ring_cap > SL_RAFT_RING_MIN && l->n_cached * 4 <= l->ring_cap) {
+        size_t ncap = l->ring_cap;
+        while (ncap > SL_RAFT_RING_MIN && l->n_cached * 4 <= ncap) {
+            ncap /= 2;
+        }
+        resize_ring(l, ncap);
+    }
 }
 
 uint64_t sl_raft_log_term_first(const struct sl_raft_log *l, uint64_t term)
@@ -328,7 +351,7 @@ void sl_raft_log_check(const struct sl_raft_log *l, bool deep)
         const struct sl_raft_entry *e = slot(l, k);
         SL_ASSERT(e->index == cache_first(l) + k);
         SL_ASSERT(e->term == sl_raft_log_term(l, e->index));
-        bytes += sl_buf_len(e->data);
+        bytes += cache_cost(e);
     }
     SL_ASSERT(bytes == l->cache_bytes);
 }

@@ -14,7 +14,8 @@
  *   L2. runs cover (snap_index, last] with strictly increasing indexes and terms, runs[0].index
  *       == snap_index + 1 when the log is not empty; every term >= snap_term.
  *   L3. the cache is a suffix: cached entry k has index last + 1 - n_cached + k and the term
- *       the runs give; cache_bytes is the sum of their payload lengths.
+ *       the runs give; cache_bytes is the sum of their payload lengths plus
+ *       SL_RAFT_CACHE_ENTRY_BYTES each.
  */
 #ifndef SL_RAFT_LOG_H
 #define SL_RAFT_LOG_H
@@ -91,8 +92,9 @@ const struct sl_raft_entry *sl_raft_log_cached(const struct sl_raft_log *l, uint
 int sl_raft_log_read(const struct sl_raft_log *l, uint64_t lo, uint64_t hi, size_t bytes_max,
                      struct sl_raft_entry *out, size_t out_max, size_t *n);
 
-/* Evicts cached entries from the front while the cache holds more than `bytes_max` and the
- * oldest cached index is <= `upto` (only durable entries may be evicted). */
+/* Evicts cached entries from the front while the cache holds more than `bytes_max` (payloads
+ * plus SL_RAFT_CACHE_ENTRY_BYTES per entry) and the oldest cached index is <= `upto` (only
+ * durable entries may be evicted); then shrinks the ring if it is mostly empty. */
 void sl_raft_log_evict(struct sl_raft_log *l, uint64_t upto, size_t bytes_max);
 
 /* First index of `term` in the retained log, 0 if the term has no retained entry. */

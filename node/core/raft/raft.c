@@ -10,6 +10,10 @@
 
 /* Most entries one APPEND may carry, whatever the sender's options (a malformed-message bound). */
 #define SL_RAFT_APPEND_ENTRIES_LIMIT 65536u
+/* Largest election timeout in ticks (keeps the randomised timeout, up to twice it, in range). */
+#define SL_RAFT_ELECTION_TICKS_MAX (1u << 20)
+/* Indexes in messages stay far from wrapping around. */
+#define SL_RAFT_INDEX_MAX (UINT64_MAX / 4)
 
 /* ---- messages and updates ------------------------------------------------------------------ */
 
@@ -83,6 +87,7 @@ void sl_raft_options_default(struct sl_raft_options *o)
     o->append_entries_max = 1024;
     o->append_bytes_max = 1u << 20;
     o->inflight_msgs_max = 64;
+    o->held_msgs_max = 1024;
     o->uncommitted_entries_max = 1u << 20;
     o->uncommitted_bytes_max = 64u << 20;
     o->cache_bytes_max = 16u << 20;
@@ -92,11 +97,12 @@ void sl_raft_options_default(struct sl_raft_options *o)
 
 static int validate_options(const struct sl_raft_options *o)
 {
-    if (o->id == 0 || o->election_ticks < 2 || o->heartbeat_ticks == 0 ||
-        o->heartbeat_ticks >= o->election_ticks || o->append_entries_max == 0 ||
-        o->append_entries_max > SL_RAFT_APPEND_ENTRIES_LIMIT || o->append_bytes_max == 0 ||
-        o->inflight_msgs_max == 0 || o->uncommitted_entries_max == 0 ||
-        o->uncommitted_bytes_max == 0 || o->apply_entries_max == 0) {
+    if (o->id == 0 || o->election_ticks < 2 || o->election_ticks > SL_RAFT_ELECTION_TICKS_MAX ||
+        o->heartbeat_ticks == 0 || !o->storage.read || o->heartbeat_ticks >= o->election_ticks ||
+        o->append_entries_max == 0 || o->append_entries_max > SL_RAFT_APPEND_ENTRIES_LIMIT ||
+        o->append_bytes_max == 0 || o->inflight_msgs_max == 0 || o->held_msgs_max == 0 ||
+        o->uncommitted_entries_max == 0 || o->uncommitted_bytes_max == 0 ||
+        o->apply_entries_max == 0) {
         return SL_EINVAL;
     }
     return SL_OK;
@@ -179,13 +185,22 @@ int sl_raft_new(struct sl_raft **out, const struct sl_raft_options *opt,
     }
     r->snap = *s;
     r->snap.data = sl_buf_ref(s->data);
-    r->commit = hs->commit > s->index ? hs->commit : s->index;
-    if (r->commit > boot->last_index) {
-        r->commit = boot->last_index;
+    /* Only committed entries are ever handed out, so whatever the state machine applied is
+     * committed, even if the commit hint that went with it did not reach the disk. */
+    r->commit = hs->commit < boot->last_index ? hs->commit : boot->last_index;
+    if (r->commit < boot->applied) {
+        r->commit = boot->applied;
     }
-    r->applied = boot->applied > s->index ? boot->applied : s->index;
-    if (r->applied > r->commit) {
-        r->applied = r->commit;
+    if (r->commit < s->index) {
+        r->commit = s->index;
+    }
+    if (boot->applied < s->index) {
+        /* The state machine is behind the stored snapshot (say, a crash between a received
+         * snapshot becoming durable and its restore): restore it on the first update. */
+        r->restore_wait = r->restore_ready = true;
+        r->applied = s->index;
+    } else {
+        r->applied = boot->applied;
     }
     r->durable = boot->last_index;
     r->w_from = boot->last_index + 1;
@@ -292,14 +307,22 @@ void sl_raft__truncate(struct sl_raft *r, uint64_t from)
     if (sl_raft_history_truncate(&r->configs, from)) {
         sl_raft__apply_config(r);
     }
-    if (r->durable >= from) {
-        r->durable = from - 1;
-    }
     if (from < r->w_from) {
         if (r->w_truncate == 0 || from < r->w_truncate) {
             r->w_truncate = from;
         }
+        sl_raft__stale_from(r, from);
         r->w_from = from;
+    }
+}
+
+void sl_raft__stale_from(struct sl_raft *r, uint64_t index)
+{
+    if (r->w_stale_from == 0 || index < r->w_stale_from) {
+        r->w_stale_from = index;
+    }
+    if (r->durable >= index) {
+        r->durable = index - 1;
     }
 }
 
@@ -354,8 +377,20 @@ void sl_raft__send(struct sl_raft *r, struct sl_raft_msg *m)
     SL_ASSERT(m->to != r->opt.id);
     uint64_t wait = collecting_write(r) ? r->write_last + 1 : r->write_last;
     if (msg_waits_for_disk(r, m) && wait > r->write_durable) {
-        if (sl_grow((void **)&r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held)) != SL_OK) {
-            sl_raft_msg_free(m); /* out of memory: the message is lost, which Raft tolerates */
+        /* While a slow fsync holds replies back, the same heartbeat reply would pile up once per
+         * heartbeat: one waiting for the same write says it all. */
+        for (size_t k = r->n_held; k-- > 0 && r->held[k].write_id == wait;) {
+            const struct sl_raft_msg *h = &r->held[k].msg;
+            if (m->type == SL_RAFT_MSG_HEARTBEAT_RESP && h->type == m->type && h->to == m->to &&
+                h->term == m->term) {
+                sl_raft_msg_free(m);
+                return;
+            }
+        }
+        /* Full, or out of memory: the message is lost, which Raft tolerates. */
+        if (r->n_held >= r->opt.held_msgs_max ||
+            sl_grow((void **)&r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held)) != SL_OK) {
+            sl_raft_msg_free(m);
             return;
         }
         r->held[r->n_held].write_id = wait;
@@ -389,14 +424,14 @@ int sl_raft_persisted(struct sl_raft *r, uint64_t write_id)
     SL_ASSERT(k > 0);
     r->n_pending -= k;
     memmove(r->pending, r->pending + k, r->n_pending * sizeof(*r->pending));
-    /* A later write that replaces a suffix makes that suffix of the disk stale. */
+    /* A later write that replaces part of the disk makes that part stale until it is durable. */
     for (size_t j = 0; j < r->n_pending; j++) {
-        if (r->pending[j].truncate_from && r->pending[j].truncate_from - 1 < durable) {
-            durable = r->pending[j].truncate_from - 1;
+        if (r->pending[j].stale_from && r->pending[j].stale_from - 1 < durable) {
+            durable = r->pending[j].stale_from - 1;
         }
     }
-    if (r->w_truncate && r->w_truncate - 1 < durable) {
-        durable = r->w_truncate - 1;
+    if (r->w_stale_from && r->w_stale_from - 1 < durable) {
+        durable = r->w_stale_from - 1;
     }
     r->durable = durable;
 
@@ -512,10 +547,10 @@ int sl_raft_update_take(struct sl_raft *r, struct sl_raft_update *u)
         u->n_entries = n_entries;
         struct sl_raft_pending_write *pw = &r->pending[r->n_pending++];
         pw->id = u->write_id;
-        pw->truncate_from = r->w_truncate;
+        pw->stale_from = r->w_stale_from;
         pw->last_after = r->log.last;
         r->w_hard = r->w_commit = r->w_snap = false;
-        r->w_truncate = 0;
+        r->w_truncate = r->w_stale_from = 0;
         r->w_from = r->log.last + 1;
     }
 
@@ -607,7 +642,7 @@ static int validate_msg(const struct sl_raft *r, const struct sl_raft_msg *m)
     }
     if (m->type == SL_RAFT_MSG_APPEND) {
         if (m->n_entries > SL_RAFT_APPEND_ENTRIES_LIMIT || (m->n_entries && !m->entries) ||
-            m->log_term > m->term || m->index > UINT64_MAX - SL_RAFT_APPEND_ENTRIES_LIMIT - 1) {
+            m->log_term > m->term || m->index > SL_RAFT_INDEX_MAX) {
             return SL_EINVAL;
         }
         uint64_t prev_term = m->log_term;
@@ -627,7 +662,7 @@ static int validate_msg(const struct sl_raft *r, const struct sl_raft_msg *m)
     }
     if (m->type == SL_RAFT_MSG_SNAPSHOT) {
         const struct sl_raft_snapshot *s = &m->snapshot;
-        if (s->index == 0 || s->term == 0 || s->term > m->term ||
+        if (s->index == 0 || s->index > SL_RAFT_INDEX_MAX || s->term == 0 || s->term > m->term ||
             sl_raft_config_validate(&s->config) != SL_OK) {
             return SL_EINVAL;
         }
@@ -921,6 +956,7 @@ void sl_raft_check_invariants(const struct sl_raft *r, bool deep)
         SL_ASSERT(r->pending[k].id > r->write_durable && r->pending[k].id <= r->write_last);
         SL_ASSERT(k == 0 || r->pending[k].id > r->pending[k - 1].id);
     }
+    SL_ASSERT(r->n_held <= r->opt.held_msgs_max);
     for (size_t k = 0; k < r->n_held; k++) {
         SL_ASSERT(r->held[k].write_id > r->write_durable);
         SL_ASSERT(r->held[k].write_id <= r->write_last + 1);
@@ -928,4 +964,5 @@ void sl_raft_check_invariants(const struct sl_raft *r, bool deep)
     }
     SL_ASSERT(r->w_from <= r->log.last + 1);
     SL_ASSERT(r->w_truncate == 0 || r->w_truncate <= r->w_from);
+    SL_ASSERT(r->w_stale_from <= r->w_truncate || r->w_truncate == 0);
 }

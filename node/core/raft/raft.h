@@ -20,14 +20,15 @@
  *
  *                 election timeout                 prevote quorum
  *   FOLLOWER ----------------------> PRECANDIDATE -----------------> CANDIDATE
- *     ^  ^      (campaign, prevote)      |          (campaign)          |  |
- *     |  |          prevote rejected     |                              |  | vote quorum, own
- *     |  +-----------(become_follower)---+                              |  | vote durable
+ *     ^  ^      (campaign, prevote)   |   ^     (campaign)              |  |
+ *     |  |          prevote rejected  |   | election timeout again      |  | vote quorum, own
+ *     |  +-----------(become_follower)+   +-----------------------------+  | vote durable
  *     |  +--------------------------- votes rejected / higher term -----+  | (become_leader)
  *     |                                                                    v
  *     +------ higher term, lost quorum (CheckQuorum), transfer done -- LEADER
  *                         (become_follower)
- *   FOLLOWER --TIMEOUT_NOW from its leader (campaign, transfer)--> CANDIDATE
+ *   any non-leader --TIMEOUT_NOW from its leader, or from anyone while it knows none
+ *                     (handle_timeout_now -> campaign, transfer)--> CANDIDATE
  *
  * Safety rules this core keeps (see docs/consensus.md for the full list):
  *  1. Persistence contract. Term, vote and entries count only once the caller reports them
@@ -61,6 +62,9 @@
 
 /* Most members (voters plus learners) in one group's configuration. */
 #define SL_RAFT_MEMBERS_MAX 16
+
+/* What the entry cache charges per entry besides its payload (the entry and its ring slot). */
+#define SL_RAFT_CACHE_ENTRY_BYTES 48
 
 /* Format version of the configuration encoding inside CONFIG entries; bump it when the layout
  * documented in membership.h changes. */
@@ -179,21 +183,31 @@ struct sl_raft_storage {
 };
 
 struct sl_raft_options {
-    uint64_t group;                   /* the group id carried on every message */
-    uint64_t id;                      /* this member's id, never 0 */
-    uint64_t random_seed;             /* the only source of randomness (election timeouts) */
-    uint32_t election_ticks;          /* base election timeout; randomised in [t, 2t) */
-    uint32_t heartbeat_ticks;         /* leader heartbeat period; < election_ticks */
-    uint32_t append_entries_max;      /* entries in one APPEND */
-    size_t append_bytes_max;          /* payload bytes in one APPEND (at least one entry is sent) */
-    uint32_t inflight_msgs_max;       /* pipelined APPENDs outstanding per follower */
-    uint64_t uncommitted_entries_max; /* leader refuses proposals beyond this (SL_EBUSY) */
+    uint64_t group;           /* the group id carried on every message */
+    uint64_t id;              /* this member's id, never 0 */
+    uint64_t random_seed;     /* the only source of randomness (election timeouts) */
+    uint32_t election_ticks;  /* base election timeout, 2..2^20; randomised in [t, 2t) */
+    uint32_t heartbeat_ticks; /* leader heartbeat period; < election_ticks */
+    /* Replication: an APPEND carries at most append_entries_max entries and append_bytes_max
+     * payload bytes (an entry larger than that goes alone); at most inflight_msgs_max APPENDs
+     * are unacknowledged per follower. */
+    uint32_t append_entries_max;
+    size_t append_bytes_max;
+    uint32_t inflight_msgs_max;
+    /* Messages waiting for a write to be durable; beyond this they are dropped, as a lossy
+     * network would. */
+    uint32_t held_msgs_max;
+    /* The leader refuses proposals (SL_EBUSY) while this many entries or bytes are
+     * uncommitted; a batch larger than the entry window can never fit (SL_ELIMIT). */
+    uint64_t uncommitted_entries_max;
     size_t uncommitted_bytes_max;
-    size_t cache_bytes_max;     /* payload bytes of committed, durable entries kept in memory */
+    /* Memory for committed, durable entries kept in the cache, payloads plus a fixed cost per
+     * entry (SL_RAFT_CACHE_ENTRY_BYTES); older ones are read back through `storage`. */
+    size_t cache_bytes_max;
     uint32_t apply_entries_max; /* committed entries handed out per update */
-    uint64_t promote_lag_entries_max; /* a learner this far behind the commit index may be
-                                         promoted */
-    struct sl_raft_storage storage;
+    /* A learner this far behind the commit index may be promoted (see sl_raft_change). */
+    uint64_t promote_lag_entries_max;
+    struct sl_raft_storage storage; /* required */
 #ifdef SL_RAFT_BROKEN
     uint32_t broken; /* test-only: SL_RAFT_BROKEN_* bits */
 #endif
@@ -219,8 +233,10 @@ struct sl_raft_boot {
     struct sl_raft_hard_state hard_state;
     struct sl_raft_snapshot snapshot; /* data is borrowed: the core takes its own reference */
     uint64_t last_index;              /* the log holds (snapshot.index, last_index] */
-    uint64_t applied;                 /* the state machine's index (>= snapshot.index); entries
-                                         after it up to the commit are handed out again */
+    uint64_t applied;                 /* the state machine's index: committed entries after
+                                         it are handed out again, none before; if it is below
+                                         snapshot.index, the first update restores the
+                                         snapshot */
 };
 
 /* Everything the caller has to do after feeding inputs. Owned by the caller once taken; every
@@ -231,8 +247,9 @@ struct sl_raft_boot {
  *     drop entries >= truncate_from; append `entries`; store `hard_state`. Atomically.
  *  2. Send `msgs` (may start before the write is durable; messages that needed it were held).
  *     A message may be moved out with sl_raft_msg_move.
- *  3. If `restore`, reset the state machine to `snapshot` (already durable).
- *  4. Apply `committed` in order. */
+ *  3. If `restore`, reset the state machine to `restore_snapshot` (already durable).
+ *  4. Apply `committed` in order. They are committed and durable on this node already, so
+ *     applying need not wait for this update's write. */
 struct sl_raft_update {
     uint64_t write_id; /* 0: nothing to write */
     struct sl_raft_hard_state hard_state;
@@ -267,8 +284,8 @@ int sl_raft_new(struct sl_raft **out, const struct sl_raft_options *opt,
 void sl_raft_free(struct sl_raft *r);
 
 /* Feeds one message addressed to this member. `m` stays the caller's; the core takes the
- * references it keeps. Messages for another group or member, or from the past, are ignored.
- * Returns 0, or SL_EINVAL for a malformed message (which changes nothing). */
+ * references it keeps. Messages from the past are ignored (0). Returns SL_EINVAL, and changes
+ * nothing, for a malformed message or one addressed to another group or member. */
 int sl_raft_step(struct sl_raft *r, const struct sl_raft_msg *m);
 
 /* One tick of logical time: election and heartbeat timers, CheckQuorum, transfer timeout. */
@@ -278,11 +295,13 @@ void sl_raft_tick(struct sl_raft *r);
  * id that was never issued. Lower or repeated ids are ignored. */
 int sl_raft_persisted(struct sl_raft *r, uint64_t write_id);
 
-/* Appends `n` entries of `type` with payloads `data[0..n)` (one reference each is taken; the
- * caller keeps its own) to the leader's log. On success stores the first index and the term.
- * The entries are committed when sl_raft_update_take hands out those indexes with that term.
- * Errors: SL_ENOTLEADER (see sl_raft_leader for a hint), SL_EBUSY (transfer in progress or the
- * uncommitted window is full), SL_EINVAL, SL_ENOMEM. Nothing is appended on error. */
+/* Appends `n` entries with payloads `data[0..n)` (one reference each is taken; the caller keeps
+ * its own) to the leader's log. `type` must be SL_RAFT_ENTRY_NORMAL (configurations go through
+ * sl_raft_change). On success stores the first index and the term. The entries are committed
+ * when sl_raft_update_take hands out those indexes with that term. Errors: SL_ENOTLEADER (see
+ * sl_raft_leader for a hint), SL_EBUSY (transfer in progress or the uncommitted window is full:
+ * retry later), SL_ELIMIT (more entries than the whole window), SL_EINVAL, SL_ENOMEM. Nothing
+ * is appended on error. */
 int sl_raft_propose(struct sl_raft *r, uint8_t type, struct sl_buf *const *data, size_t n,
                     uint64_t *first_index, uint64_t *term);
 
@@ -335,7 +354,8 @@ const struct sl_raft_config *sl_raft_config(const struct sl_raft *r);
 uint64_t sl_raft_config_index(const struct sl_raft *r);
 /* The leader's view of member `id`'s replicated prefix; 0 when not leader or unknown. */
 uint64_t sl_raft_match(const struct sl_raft *r, uint64_t id);
-/* The term of entry `index`, or 0 when compacted or beyond the log (O(log terms)). */
+/* The term of entry `index` (the snapshot's term at the snapshot's index), or 0 when compacted
+ * or beyond the log (O(log terms)). */
 uint64_t sl_raft_term_at(const struct sl_raft *r, uint64_t index);
 
 /* Checks every internal invariant with SL_ASSERT (the simulator calls it after each step).

@@ -3,16 +3,19 @@
  *
  * The leader keeps a progress per member:
  *
- *             reject (back off)                   snapshot acknowledged
- *   PROBE <------------------------ REPLICATE    SNAPSHOT ---------------> PROBE
- *     |   ---------------------->       ^           ^
- *     |     first success               |           | next entry already compacted
- *     +---------------------------------+-----------+  (send_snapshot)
+ *            reject, or gap after compaction (sl_raft__probe)
+ *   PROBE <--------------------------------------------- REPLICATE
+ *     |  ----------------------------------------------->  ^
+ *     |    reply covering the probe (start_replicating)    | snapshot acknowledged
+ *     |                                                     | (start_replicating)
+ *     +--> SNAPSHOT ----------------------------------------+
+ *   next entry compacted      snapshot lost: back to PROBE after two election timeouts
+ *   (send_snapshot)
  *
  * PROBE sends one APPEND at a time until the logs agree; REPLICATE streams APPENDs back to
- * back, up to inflight_msgs_max * append_entries_max entries beyond the match; a follower's
- * rejection carries the conflicting term and its first index, so the leader skips a whole term
- * per round trip (fast back-off) instead of one entry.
+ * back, at most inflight_msgs_max unacknowledged; a follower's rejection carries the
+ * conflicting term and its first index, so the leader skips a whole term per round trip (fast
+ * back-off) instead of one entry.
  */
 #include "core/raft/internal.h"
 
@@ -55,6 +58,9 @@ int sl_raft_propose(struct sl_raft *r, uint8_t type, struct sl_buf *const *data,
     }
     if (r->transfer_to) {
         return SL_EBUSY;
+    }
+    if (n > r->opt.uncommitted_entries_max) {
+        return SL_ELIMIT; /* could never fit the window: retrying would not help */
     }
     uint64_t bytes = 0;
     for (size_t k = 0; k < n; k++) {
@@ -425,7 +431,8 @@ void sl_raft__handle_snapshot(struct sl_raft *r, const struct sl_raft_msg *m)
         return;
     }
     /* Install: the log restarts after the snapshot; the state machine is reset to it once the
-     * snapshot is durable. */
+     * snapshot is durable. Until then the disk may hold other entries up to its index. */
+    sl_raft__stale_from(r, r->log.snap_index + 1);
     sl_raft_log_reset(&r->log, s->index, s->term);
     sl_raft_history_reset(&r->configs, s->index, &s->config);
     sl_buf_unref(r->snap.data);
@@ -436,9 +443,6 @@ void sl_raft__handle_snapshot(struct sl_raft *r, const struct sl_raft_msg *m)
     r->w_from = s->index + 1;
     r->commit = r->applied = s->index;
     r->w_commit = true;
-    if (r->durable > s->index) {
-        r->durable = s->index;
-    }
     r->restore_wait = true;
     r->restore_ready = false;
     r->restore_write = r->write_last + 1;
