@@ -10,7 +10,8 @@
  * Invariants of struct sl_raft (sl_raft_check_invariants):
  *   R1. snap.index == log.snap_index <= applied <= commit <= log.last.
  *   R2. durable <= log.last; durable is the last index that is both on disk and equal to the
- *       in-memory entry (a pending write may still replace a suffix).
+ *       in-memory entry (a pending write may still replace a suffix, or a whole log when it
+ *       installs a snapshot).
  *   R3. peers[] lists exactly the members of the configuration in force, in its order.
  *   R4. role == LEADER  <=>  leader == id; a leader is a voter; for every member but itself
  *       match < next <= log.last + 1, and at most inflight_msgs_max APPENDs with entries in
@@ -29,7 +30,7 @@
 
 enum sl_raft_progress_state {
     SL_RAFT_PROBE = 0,     /* find where the logs agree: one APPEND at a time */
-    SL_RAFT_REPLICATE = 1, /* stream APPENDs, pipelined up to the window */
+    SL_RAFT_REPLICATE = 1, /* stream APPENDs, up to inflight_msgs_max unacknowledged */
     SL_RAFT_SNAPSHOT = 2,  /* a snapshot is on its way; wait */
 };
 
@@ -197,7 +198,7 @@ void sl_raft__handle_append_response(struct sl_raft *r, const struct sl_raft_msg
 void sl_raft__handle_heartbeat(struct sl_raft *r, const struct sl_raft_msg *m);
 void sl_raft__handle_heartbeat_response(struct sl_raft *r, const struct sl_raft_msg *m);
 void sl_raft__handle_snapshot(struct sl_raft *r, const struct sl_raft_msg *m);
-/* Leader: appends entries of its term; rolls back and returns SL_ENOMEM if room is lacking. */
+/* Leader: appends entries of its term (room is reserved first: on SL_ENOMEM nothing changed). */
 int sl_raft__leader_append(struct sl_raft *r, uint8_t type, struct sl_buf *const *data, size_t n,
                            uint64_t *first_index);
 
