@@ -73,14 +73,31 @@ void fx_options(struct sl_raft_options *o, uint64_t id)
     o->random_seed = 1000 + id;
 }
 
-static void boot(struct fx *f, const struct sl_raft_options *o)
+void fx_boot_applied(struct fx *f, const struct sl_raft_options *o, uint64_t applied)
 {
     f->opt = *o;
     f->opt.storage = sim_disk_storage(&f->disk);
     struct sl_raft_boot b = sim_disk_boot(&f->disk);
+    b.applied = applied;
     f->r = NULL;
     assert_int_equal(sl_raft_new(&f->r, &f->opt, &b), SL_OK);
-    f->applied = f->disk.snap.index;
+    f->applied = applied;
+}
+
+static void boot(struct fx *f, const struct sl_raft_options *o)
+{
+    fx_boot_applied(f, o, f->disk.snap.index);
+}
+
+void fx_disk_of(struct fx *f, uint32_t voters, size_t entries, uint64_t term)
+{
+    memset(f, 0, sizeof(*f));
+    sim_disk_init(&f->disk);
+    f->disk.snap.config = config_voters(voters);
+    for (size_t k = 0; k < entries; k++) {
+        disk_put(&f->disk, term);
+    }
+    f->disk.hs.term = entries ? term : 0;
 }
 
 void fx_boot_new(struct fx *f, const struct sl_raft_options *o, const struct sl_raft_config *c)

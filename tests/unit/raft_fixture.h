@@ -64,8 +64,13 @@ struct fx {
 void fx_options(struct sl_raft_options *o, uint64_t id);
 /* Boots a first member of a brand-new group with configuration `c`. */
 void fx_boot_new(struct fx *f, const struct sl_raft_options *o, const struct sl_raft_config *c);
+/* A fresh fixture (no member yet) whose disk holds the configuration of voters 1..`voters` and
+ * `entries` NORMAL entries of `term` (hard state in that term). */
+void fx_disk_of(struct fx *f, uint32_t voters, size_t entries, uint64_t term);
 /* Boots (again) from what f->disk holds, applied up to the snapshot. */
 void fx_boot_disk(struct fx *f, const struct sl_raft_options *o);
+/* Boots from what f->disk holds with a state machine that applied up to `applied`. */
+void fx_boot_applied(struct fx *f, const struct sl_raft_options *o, uint64_t applied);
 /* Drops the member (and its unwritten state) but keeps the disk and the outbox. */
 void fx_crash(struct fx *f);
 void fx_free(struct fx *f);

@@ -22,9 +22,7 @@
 static void boot_over_log(struct fx *f, const struct sl_raft_options *o, const uint64_t *terms,
                           size_t n, uint64_t commit)
 {
-    memset(f, 0, sizeof(*f));
-    sim_disk_init(&f->disk);
-    f->disk.snap.config = config_voters(3);
+    fx_disk_of(f, 3, 0, 0);
     for (size_t k = 0; k < n; k++) {
         disk_put(&f->disk, terms[k]);
     }

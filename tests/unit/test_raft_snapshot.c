@@ -141,14 +141,8 @@ static void test_follower_holding_the_snapshots_entries_just_commits(void **stat
 {
     (void)state;
     struct fx f;
-    memset(&f, 0, sizeof(f));
-    sim_disk_init(&f.disk);
+    fx_disk_of(&f, 3, 5, 1);
     struct sl_raft_config c = config_voters(3);
-    f.disk.snap.config = c;
-    for (int k = 0; k < 5; k++) {
-        disk_put(&f.disk, 1);
-    }
-    f.disk.hs.term = 1;
     struct sl_raft_options o;
     fx_options(&o, 1);
     fx_boot_disk(&f, &o);
@@ -293,7 +287,7 @@ static void test_storage_error_while_applying_leaves_the_update_to_take_again(vo
     f.disk.fail = SL_EIO;
     struct sl_raft_update u;
     assert_true(sl_raft_has_update(f.r));
-    assert_int_equal(sl_raft_update_take(f.r, &u), SL_EIO); /* raft.h promises only ENOMEM */
+    assert_int_equal(sl_raft_update_take(f.r, &u), SL_EIO); /* the storage's error comes back */
     assert_int_equal(sl_raft_applied(f.r), 0);              /* nothing was taken */
     f.disk.fail = 0;
     fx_settle(&f);
@@ -305,21 +299,12 @@ static void test_boot_refuses_a_disk_returning_wrong_entries(void **state)
 {
     (void)state;
     struct fx f;
-    memset(&f, 0, sizeof(f));
-    sim_disk_init(&f.disk);
-    f.disk.snap.config = config_voters(3);
-    disk_put(&f.disk, 1);
-    disk_put(&f.disk, 1);
-    f.disk.hs.term = 1;
+    fx_disk_of(&f, 3, 2, 1);
     f.disk.corrupt = true;
     struct sl_raft_options o;
     fx_options(&o, 1);
     o.storage = sim_disk_storage(&f.disk);
-    struct sl_raft_boot b;
-    memset(&b, 0, sizeof(b));
-    b.hard_state = f.disk.hs;
-    b.snapshot = f.disk.snap;
-    b.last_index = 2;
+    struct sl_raft_boot b = sim_disk_boot(&f.disk);
     struct sl_raft *r = NULL;
     assert_int_equal(sl_raft_new(&r, &o, &b), SL_ECORRUPT);
     assert_null(r);
@@ -336,20 +321,11 @@ static void test_boot_refuses_a_disk_returning_wrong_entries(void **state)
  * of 5, booted with a state machine that applied up to 8. */
 static void boot_ahead_of_commit_hint(struct fx *f)
 {
-    memset(f, 0, sizeof(*f));
-    sim_disk_init(&f->disk);
-    f->disk.snap.config = config_voters(3);
-    for (int k = 0; k < 10; k++) {
-        disk_put(&f->disk, 1);
-    }
-    f->disk.hs.term = 1;
+    fx_disk_of(f, 3, 10, 1);
     f->disk.hs.commit = 5;
-    fx_options(&f->opt, 1);
-    f->opt.storage = sim_disk_storage(&f->disk);
-    struct sl_raft_boot b = sim_disk_boot(&f->disk);
-    b.applied = 8;
-    assert_int_equal(sl_raft_new(&f->r, &f->opt, &b), SL_OK);
-    f->applied = 8;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    fx_boot_applied(f, &o, 8);
 }
 
 static void test_restart_never_hands_out_what_the_state_machine_applied(void **state)
@@ -371,23 +347,18 @@ static void test_restart_behind_the_snapshot_restores_it_first(void **state)
 {
     (void)state;
     struct fx f;
-    memset(&f, 0, sizeof(f));
-    sim_disk_init(&f.disk);
+    fx_disk_of(&f, 3, 0, 1);
     f.disk.snap.index = 5;
     f.disk.snap.term = 1;
-    f.disk.snap.config = config_voters(3);
     f.disk.snap.data = payload(5, 16);
     for (int k = 0; k < 3; k++) {
         disk_put(&f.disk, 1); /* 6..8 */
     }
     f.disk.hs.term = 1;
     f.disk.hs.commit = 8;
-    fx_options(&f.opt, 1);
-    f.opt.storage = sim_disk_storage(&f.disk);
-    struct sl_raft_boot b = sim_disk_boot(&f.disk);
-    b.applied = 2; /* crashed before restoring the snapshot it had received */
-    assert_int_equal(sl_raft_new(&f.r, &f.opt, &b), SL_OK);
-    f.applied = 2;
+    struct sl_raft_options o;
+    fx_options(&o, 1);
+    fx_boot_applied(&f, &o, 2); /* crashed before restoring the snapshot it had received */
     struct sl_raft_update u;
     fx_take(&f, &u);
     assert_true(u.restore);
@@ -405,12 +376,7 @@ static void test_durable_stays_below_an_installed_snapshot_until_it_is_written(v
 {
     (void)state;
     struct fx f;
-    memset(&f, 0, sizeof(f));
-    sim_disk_init(&f.disk);
-    f.disk.snap.config = config_voters(3);
-    for (int k = 0; k < 15; k++) {
-        disk_put(&f.disk, 1); /* 1..15 of term 1, none committed */
-    }
+    fx_disk_of(&f, 3, 15, 1); /* 1..15 of term 1, none committed */
     f.disk.hs.term = 2;
     struct sl_raft_options o;
     fx_options(&o, 1);
