@@ -29,17 +29,6 @@ struct sim_event {
     struct sl_raft_msg msg;
 };
 
-/* A write handed out by a node and not yet durable. Owns its references. */
-struct sim_write {
-    uint64_t id;
-    struct sl_raft_hard_state hs;
-    bool has_snap;
-    struct sl_raft_snapshot snap;
-    uint64_t truncate_from;
-    struct sl_raft_entry *entries;
-    size_t n;
-};
-
 struct sim_ack {
     uint64_t index;
     uint64_t term;
@@ -57,8 +46,8 @@ struct sim_node {
     struct sl_raft *raft;
     uint64_t leader_term_seen;
 
-    struct sim_disk disk;     /* what survives a crash */
-    struct sim_write *writes; /* queued, not yet durable, in id order */
+    struct sim_disk disk;          /* what survives a crash */
+    struct sl_raft_update *writes; /* updates whose write is not yet durable, in id order */
     size_t n_writes;
     size_t cap_writes;
     bool syncing;
@@ -253,33 +242,20 @@ static void ev_free(struct sim_event *e)
 
 /* ---- disk ---------------------------------------------------------------------------------- */
 
-static void write_free(struct sim_write *w)
+/* Makes the write of update `u` durable and frees the update. */
+static void disk_apply(struct sim_cluster *c, struct sim_node *n, struct sl_raft_update *u)
 {
-    for (size_t k = 0; k < w->n; k++) {
-        sl_buf_unref(w->entries[k].data);
-    }
-    sl_free(w->entries);
-    if (w->has_snap) {
-        sl_buf_unref(w->snap.data);
-    }
-    memset(w, 0, sizeof(*w));
-}
-
-/* Makes write `w` durable and frees it. */
-static void disk_apply(struct sim_cluster *c, struct sim_node *n, struct sim_write *w)
-{
-    if (sim_disk_apply(&n->disk, &w->hs, w->has_snap ? &w->snap : NULL, w->truncate_from,
-                       w->entries, w->n) != SL_OK) {
+    if (sim_disk_write(&n->disk, u) != SL_OK) {
         sim_cluster_fail(c,
                          "node %llu: write %llu does not fit its disk (entries from %llu, "
                          "truncation at %llu, disk %llu..%llu)",
-                         (unsigned long long)n->id, (unsigned long long)w->id,
-                         w->n ? (unsigned long long)w->entries[0].index : 0ull,
-                         (unsigned long long)w->truncate_from,
+                         (unsigned long long)n->id, (unsigned long long)u->write_id,
+                         u->n_entries ? (unsigned long long)u->entries[0].index : 0ull,
+                         (unsigned long long)u->truncate_from,
                          (unsigned long long)n->disk.snap.index + 1,
                          (unsigned long long)sim_disk_last(&n->disk));
     }
-    write_free(w);
+    sl_raft_update_free(u);
 }
 
 static uint32_t sync_latency(struct sim_cluster *c, const struct sim_node *n)
@@ -296,7 +272,7 @@ static void disk_start_sync(struct sim_cluster *c, struct sim_node *n)
         return;
     }
     n->syncing = true;
-    n->sync_covers = n->writes[n->n_writes - 1].id;
+    n->sync_covers = n->writes[n->n_writes - 1].write_id;
     struct sim_event *e = ev_new(c, EV_SYNC, n->slot, c->now + sync_latency(c, n));
     e->epoch = n->epoch;
     ev_push(c, e);
@@ -434,24 +410,13 @@ static void net_send(struct sim_cluster *c, struct sim_node *from, struct sl_raf
 
 /* ---- carrying out a node's outputs --------------------------------------------------------- */
 
+/* Queues update `u` (taken over) for the disk, whose next fsync will make its write durable. */
 static void queue_write(struct sim_cluster *c, struct sim_node *n, struct sl_raft_update *u)
 {
     SL_ASSERT(sl_grow((void **)&n->writes, &n->cap_writes, n->n_writes + 1, sizeof(*n->writes)) ==
               0);
-    struct sim_write *w = &n->writes[n->n_writes++];
-    memset(w, 0, sizeof(*w));
-    w->id = u->write_id;
-    w->hs = u->hard_state;
-    w->has_snap = u->has_snapshot;
-    if (u->has_snapshot) {
-        w->snap = u->snapshot;
-        w->snap.data = sl_buf_ref(u->snapshot.data);
-    }
-    w->truncate_from = u->truncate_from;
-    w->entries = u->entries; /* taken over from the update */
-    w->n = u->n_entries;
-    u->entries = NULL;
-    u->n_entries = 0;
+    n->writes[n->n_writes++] = *u;
+    memset(u, 0, sizeof(*u));
     c->stats.writes++;
     disk_start_sync(c, n);
 }
@@ -469,9 +434,6 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
         SL_ASSERT(rc == SL_OK);
         if (c->o.check) {
             check(c, sim_check_write(c->checker, &n->mirror, &u));
-        }
-        if (u.write_id) {
-            queue_write(c, n, &u);
         }
         for (size_t k = 0; k < u.n_msgs; k++) {
             if (c->o.trace) {
@@ -496,7 +458,11 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
         for (size_t k = 0; k < u.n_committed; k++) {
             sm_apply(c, n, &u.committed[k]);
         }
-        sl_raft_update_free(&u);
+        if (u.write_id) {
+            queue_write(c, n, &u);
+        } else {
+            sl_raft_update_free(&u);
+        }
     }
     if (!n->up) {
         return;
@@ -568,7 +534,7 @@ static void node_boot(struct sim_cluster *c, struct sim_node *n)
 static void disk_wipe(struct sim_node *n)
 {
     for (size_t k = 0; k < n->n_writes; k++) {
-        write_free(&n->writes[k]);
+        sl_raft_update_free(&n->writes[k]);
     }
     n->n_writes = 0;
     n->syncing = false;
@@ -587,7 +553,7 @@ void sim_cluster_crash(struct sim_cluster *c, uint32_t slot)
         if (k < keep) {
             disk_apply(c, n, &n->writes[k]);
         } else {
-            write_free(&n->writes[k]);
+            sl_raft_update_free(&n->writes[k]);
         }
     }
     n->n_writes = 0;
@@ -751,7 +717,7 @@ static void handle_event(struct sim_cluster *c, struct sim_event *e)
             return;
         }
         size_t done = 0;
-        while (done < n->n_writes && n->writes[done].id <= n->sync_covers) {
+        while (done < n->n_writes && n->writes[done].write_id <= n->sync_covers) {
             disk_apply(c, n, &n->writes[done]);
             done++;
         }

@@ -123,9 +123,8 @@ struct sl_raft {
     uint64_t w_from;       /* first index not yet handed out in a write */
 
     /* A received snapshot: the state machine is restored once its write is durable. */
-    bool restore_wait;
-    uint64_t restore_write;
-    bool restore_ready;
+    bool restore_wait;      /* restored once write restore_write is durable */
+    uint64_t restore_write; /* 0 at boot: the stored snapshot is durable already */
 
     /* Outputs. */
     struct sl_raft_msg *out;

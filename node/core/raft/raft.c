@@ -197,7 +197,7 @@ int sl_raft_new(struct sl_raft **out, const struct sl_raft_options *opt,
     if (boot->applied < s->index) {
         /* The state machine is behind the stored snapshot (say, a crash between a received
          * snapshot becoming durable and its restore): restore it on the first update. */
-        r->restore_wait = r->restore_ready = true;
+        r->restore_wait = true; /* restore_write 0: the stored snapshot is durable */
         r->applied = s->index;
     } else {
         r->applied = boot->applied;
@@ -453,9 +453,6 @@ int sl_raft_persisted(struct sl_raft *r, uint64_t write_id)
         memmove(r->held, r->held + released, r->n_held * sizeof(*r->held));
     }
 
-    if (r->restore_wait && r->restore_write <= write_id) {
-        r->restore_ready = true;
-    }
     if (r->role == SL_RAFT_CANDIDATE && r->self_vote_write && r->self_vote_write <= write_id) {
         r->self_vote_write = 0;
         sl_raft__record_vote(r, r->opt.id, true);
@@ -468,9 +465,15 @@ int sl_raft_persisted(struct sl_raft *r, uint64_t write_id)
 
 /* ---- updates ------------------------------------------------------------------------------- */
 
+/* A received snapshot is waiting to be handed out for restore, its write being durable. */
+static bool restore_ready(const struct sl_raft *r)
+{
+    return r->restore_wait && r->restore_write <= r->write_durable;
+}
+
 static uint64_t apply_limit(const struct sl_raft *r)
 {
-    if (r->restore_wait && !r->restore_ready) {
+    if (r->restore_wait && !restore_ready(r)) {
         return r->applied;
     }
     return r->commit < r->durable ? r->commit : r->durable;
@@ -479,7 +482,7 @@ static uint64_t apply_limit(const struct sl_raft *r)
 bool sl_raft_has_update(const struct sl_raft *r)
 {
     return r->n_out || r->w_hard || r->w_commit || r->w_snap || collecting_write(r) ||
-           r->restore_ready || apply_limit(r) > r->applied ||
+           restore_ready(r) || apply_limit(r) > r->applied ||
            (r->bcast_pending && r->role == SL_RAFT_LEADER);
 }
 
@@ -559,11 +562,11 @@ int sl_raft_update_take(struct sl_raft *r, struct sl_raft_update *u)
     r->out = NULL;
     r->n_out = r->cap_out = 0;
 
-    if (r->restore_ready) {
+    if (restore_ready(r)) {
         u->restore = true;
         u->restore_snapshot = r->snap;
         u->restore_snapshot.data = sl_buf_ref(r->snap.data);
-        r->restore_ready = r->restore_wait = false;
+        r->restore_wait = false;
     }
 
     u->committed = committed;

@@ -444,7 +444,6 @@ void sl_raft__handle_snapshot(struct sl_raft *r, const struct sl_raft_msg *m)
     r->commit = r->applied = s->index;
     r->w_commit = true;
     r->restore_wait = true;
-    r->restore_ready = false;
     r->restore_write = r->write_last + 1;
     sl_raft__apply_config(r);
     resp.index = s->index;
