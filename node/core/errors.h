@@ -7,7 +7,8 @@
  *
  * Columns: X(NAME, value, message, kinesis_type). `kinesis_type` is the `__type` a Kinesis
  * client sees when this error ends a request ("InternalFailure" for codes that should never
- * reach a client).
+ * reach a client). The protobuf API's ErrorCode (proto/sluice.proto) carries the same
+ * numbers, negated; the server and libsluice check that they agree at compile time.
  */
 #ifndef SL_ERRORS_H
 #define SL_ERRORS_H
@@ -23,7 +24,16 @@
     X(ESTALE, -7, "stale: the request refers to an outdated state", "InvalidArgumentException")    \
     X(ENOTCAUGHTUP, -8, "the member has not caught up with the leader's log", "InternalFailure")   \
     X(EIO, -9, "input/output error", "InternalFailure")                                            \
-    X(ECORRUPT, -10, "stored data failed a consistency check", "InternalFailure")
+    X(ECORRUPT, -10, "stored data failed a consistency check", "InternalFailure")                 \
+    X(EINUSE, -11, "the resource is in use or in the wrong state", "ResourceInUseException")      \
+    X(EEXPIRED, -12, "the iterator has expired", "ExpiredIteratorException")                      \
+    X(EVALIDATION, -13, "a field fails its constraints", "ValidationException")                   \
+    X(ESERIAL, -14, "the request could not be decoded", "SerializationException")                 \
+    X(ETHROTTLED, -15, "rate exceeded", "ProvisionedThroughputExceededException")                 \
+    X(ETOKEN, -16, "the pagination token has expired", "ExpiredNextTokenException")              \
+    X(EUNKNOWNOP, -17, "unknown operation", "UnknownOperationException")                          \
+    X(ETIMEDOUT, -18, "timed out", "InternalFailure")                                             \
+    X(EUNAVAILABLE, -19, "no node could be reached", "InternalFailure")
 
 enum sl_err {
 #define SL_ERR_ENUM(name, value, msg, kinesis) SL_##name = (value),

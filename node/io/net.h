@@ -1,0 +1,47 @@
+/* net.h — the client-facing NNG server: many requests in flight, answered in any order.
+ *
+ * A rep0 socket listens on a tcp:// address with `contexts` NNG contexts, so that many requests
+ * (from one connection or many) are outstanding at once. Each received request is handed to the
+ * handler on one of `workers` threads (never on NNG's own callback threads, so a handler may
+ * block on disk reads). The handler answers, then or later and from any thread, with exactly
+ * one sl_net_reply on the struct sl_net_req it was given; until then that context takes no new
+ * request.
+ *
+ *   context:  RECEIVING --request--> QUEUED --worker--> HANDLING --sl_net_reply--> SENDING
+ *                 ^                                                                   |
+ *                 +------------------------- reply sent or dropped -------------------+
+ */
+#ifndef SL_IO_NET_H
+#define SL_IO_NET_H
+
+#include <stddef.h>
+
+struct sl_net_server;
+struct sl_net_req;
+
+/* Called on a worker thread with the request's bytes, which stay valid only until it returns. */
+typedef void (*sl_net_handler)(void *arg, struct sl_net_req *req, const void *data, size_t len);
+
+struct sl_net_options {
+    const char *url;       /* e.g. tcp://127.0.0.1:4510 */
+    unsigned contexts;     /* requests in flight at once */
+    unsigned workers;      /* handler threads */
+    size_t recv_bytes_max; /* larger messages close their connection (NNG's rule) */
+    sl_net_handler handler;
+    void *arg;
+};
+
+/* Starts listening. Returns 0, or SL_EIO with the reason in `err` (address in use, bad URL). */
+int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options *opt, char *err,
+                        size_t err_len);
+
+/* Sends `len` bytes at `data` (copied) as the answer to `req`, which must not be used again.
+ * Any thread. */
+void sl_net_reply(struct sl_net_req *req, const void *data, size_t len);
+
+/* Stops receiving, waits for the workers to finish what they are handling, closes the socket
+ * and frees everything. Requests whose reply has not been sent by then are dropped: the caller
+ * must not call sl_net_reply after this returns. */
+void sl_net_server_stop(struct sl_net_server *s);
+
+#endif
