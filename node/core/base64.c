@@ -78,6 +78,10 @@ long sl_base64_decode(const char *in, size_t len, void *out)
         }
         uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
                      (uint32_t)v[3];
+        /* Canonical text only: the bits below the last byte must be zero. */
+        if ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0)) {
+            return -1;
+        }
         o[n++] = (unsigned char)(w >> 16);
         if (pad < 2) {
             o[n++] = (unsigned char)(w >> 8);

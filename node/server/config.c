@@ -50,7 +50,8 @@ static int set_value(struct sl_config *c, const struct key *k, const char *value
     char *end;
     errno = 0;
     unsigned long long v = strtoull(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || value[0] == '-') {
+    /* Digits only: strtoull would also take leading blanks and a sign. */
+    if (errno != 0 || value[0] < '0' || value[0] > '9' || *end != '\0') {
         snprintf(err, err_len, "%s: %s must be a non-negative integer, not '%s'", where, k->name,
                  value);
         return -1;
@@ -79,10 +80,11 @@ static int load_file(struct sl_config *c, const char *path, char *err, size_t er
         snprintf(err, err_len, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    char line[1024];
+    char *line = NULL;
+    size_t cap = 0;
     int lineno = 0;
     int rv = 0;
-    while (rv == 0 && fgets(line, sizeof(line), f)) {
+    while (rv == 0 && getline(&line, &cap, f) != -1) {
         lineno++;
         char *hash = strchr(line, '#');
         if (hash) {
@@ -98,7 +100,7 @@ static int load_file(struct sl_config *c, const char *path, char *err, size_t er
         if (*value == '=') {
             value = trim(value + 1);
         }
-        char where[64 + 1024];
+        char where[SL_CONFIG_STR_MAX + 32];
         snprintf(where, sizeof(where), "%s:%d", path, lineno);
         const struct key *k = find_key(s, name_len);
         if (!k || strcmp(k->name, "config") == 0) {
@@ -112,6 +114,7 @@ static int load_file(struct sl_config *c, const char *path, char *err, size_t er
             rv = set_value(c, k, value, where, err, err_len);
         }
     }
+    free(line);
     fclose(f);
     return rv;
 }

@@ -80,6 +80,38 @@ static int group_table_put(struct node *n, struct group *g)
     return 0;
 }
 
+/* Queues the write of update `u` of `group` for the next fsync; with `report`, the writer then
+ * tells the group it is durable (sl_raft_persisted). */
+static void queue_write(struct node *n, uint64_t group, const struct sl_raft_update *u, bool report)
+{
+    pthread_mutex_lock(&n->wmu);
+    int rv = sl_store_batch_add_update(n->wpending, group, u);
+    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
+        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
+    }
+    if (rv != 0) {
+        fatal("queueing a write", rv);
+    }
+    n->wjobs[n->wjobs_n++] = (struct writer_job){group, report ? u->write_id : 0};
+    pthread_cond_signal(&n->wcond);
+    pthread_mutex_unlock(&n->wmu);
+}
+
+static void queue_drop(struct node *n, uint64_t group)
+{
+    pthread_mutex_lock(&n->wmu);
+    int rv = sl_store_batch_drop_group(n->wpending, group);
+    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
+        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
+    }
+    if (rv != 0) {
+        fatal("queueing a write", rv);
+    }
+    n->wjobs[n->wjobs_n++] = (struct writer_job){group, 0};
+    pthread_cond_signal(&n->wcond);
+    pthread_mutex_unlock(&n->wmu);
+}
+
 /* Creates group `id` from what the store holds, or as a brand-new group whose only voter is
  * this node. */
 static struct group *group_open(struct node *n, uint64_t id, bool is_control)
@@ -92,6 +124,11 @@ static struct group *group_open(struct node *n, uint64_t id, bool is_control)
         boot.snapshot.config.n = 1;
         boot.snapshot.config.members[0].id = n->cfg.id;
         boot.snapshot.config.members[0].role = SL_RAFT_VOTER;
+        /* The initial configuration must survive a restart: store it as the group's first
+         * snapshot, queued ahead of every write the group will make. */
+        struct sl_raft_update init = {
+            .write_id = 1, .has_snapshot = true, .snapshot = boot.snapshot};
+        queue_write(n, id, &init, false);
     } else if (rv != 0) {
         fatal("reading a group from the store", rv);
     } else if (!is_control && boot.hard_state.commit > boot.applied) {
@@ -136,36 +173,6 @@ static void fail_waiters(struct node *n, struct group *g, int err)
         sl_free(w);
     }
     g->waiters_tail = NULL;
-}
-
-static void queue_write(struct node *n, uint64_t group, const struct sl_raft_update *u)
-{
-    pthread_mutex_lock(&n->wmu);
-    int rv = sl_store_batch_add_update(n->wpending, group, u);
-    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
-        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
-    }
-    if (rv != 0) {
-        fatal("queueing a write", rv);
-    }
-    n->wjobs[n->wjobs_n++] = (struct writer_job){group, u->write_id};
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
-}
-
-static void queue_drop(struct node *n, uint64_t group)
-{
-    pthread_mutex_lock(&n->wmu);
-    int rv = sl_store_batch_drop_group(n->wpending, group);
-    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
-        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
-    }
-    if (rv != 0) {
-        fatal("queueing a write", rv);
-    }
-    n->wjobs[n->wjobs_n++] = (struct writer_job){group, 0};
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
 }
 
 /* Removes a shard group: its pending requests fail, its data is dropped from the store. */
@@ -269,7 +276,7 @@ static void drive(struct node *n, struct group *g)
             fatal("taking a Raft update", rv);
         }
         if (u.write_id != 0) {
-            queue_write(n, g->id, &u);
+            queue_write(n, g->id, &u, true);
         }
         /* Single-voter groups send nothing; peers come with clusters. */
         if (u.restore && g->is_control && u.restore_snapshot.data) {

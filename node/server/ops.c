@@ -1401,7 +1401,7 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
                 struct sl_seqno sn = {created_s, t.shard_index, sl_seqix(idx, k - 1),
                                       sl_batch_arrival_ms(&rd) / 1000};
                 sl_seqno_format(&sn, o.seqs[o.n]);
-                rec->sequence_number = o.seqs[o.n];
+
                 rec->has_approximate_arrival_timestamp_ms = true;
                 rec->approximate_arrival_timestamp_ms = (int64_t)sl_batch_arrival_ms(&rd);
                 rec->has_data = true;
@@ -1416,7 +1416,6 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
                 memcpy(o.keys[o.n], br.key, br.key_len);
                 o.keys[o.n][br.key_len] = '\0';
                 rec->partition_key = o.keys[o.n];
-                o.ptrs[o.n] = rec;
                 o.n++;
                 bytes += size;
                 took = true;
@@ -1449,6 +1448,11 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
                     t.stream, sl_strerror(rv));
         read_out_free(&o);
         return;
+    }
+    /* The arrays moved as they grew: point into them only now. */
+    for (size_t i = 0; i < o.n; i++) {
+        o.recs[i].sequence_number = o.seqs[i];
+        o.ptrs[i] = &o.recs[i];
     }
     Sluice__GetRecordsResult res = SLUICE__GET_RECORDS_RESULT__INIT;
     res.n_records = o.n;

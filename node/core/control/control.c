@@ -6,6 +6,7 @@
 #include "core/codec.h"
 #include "core/errors.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Command layout, version 1 (big-endian):
@@ -400,8 +401,37 @@ fail:
     return rv;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every shard's group id is used once. */
+static void check_groups_unique(const struct sl_control *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_streams; i++) {
+        n += c->streams[i]->n_shards;
+    }
+    uint64_t *ids = sl_malloc((n + 1) * sizeof(*ids));
+    SL_ASSERT(ids != NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_streams; i++) {
+        for (uint32_t j = 0; j < c->streams[i]->n_shards; j++) {
+            ids[k++] = c->streams[i]->shards[j].group;
+        }
+    }
+    qsort(ids, n, sizeof(*ids), cmp_u64);
+    for (size_t i = 1; i < n; i++) {
+        SL_ASSERT(ids[i - 1] != ids[i]);
+    }
+    sl_free(ids);
+}
+
 void sl_control_check_invariants(const struct sl_control *c)
 {
+    check_groups_unique(c);
     for (size_t i = 0; i < c->n_streams; i++) {
         const struct sl_stream *s = c->streams[i];
         if (i > 0) {
