@@ -75,7 +75,9 @@ static const struct command *find_command(const char *name);
 
 static void out_buf(struct tool_buf *b)
 {
-    fwrite(b->p, 1, b->len, stdout);
+    if (b->len > 0) {
+        fwrite(b->p, 1, b->len, stdout);
+    }
     b->len = 0;
 }
 

@@ -9,6 +9,15 @@
  * in their original relative order, due after a backoff, until attempts_max calls have
  * carried them. Every record ends in exactly one callback.
  *
+ * Order per partition key. Batches of one stream may be in flight at once, so a later batch
+ * could overtake an earlier one holding the same key. To keep each key's records in put order
+ * (as far as PutRecords allows: within one call, a failed entry may be retried after a later
+ * entry of the same key succeeded), a batch is not sent while a record with one of its keys
+ * (by 64-bit hash; a collision only delays) is in flight or waiting for a retry, nor while an
+ * earlier queued batch holding one of its keys is itself held back. Keys count as in flight
+ * from a batch's first send until each record completes. With distinct keys nothing waits;
+ * with one key for everything, batches go one at a time, in order.
+ *
  * Invariants (under p->mu):
  *  - pending_bytes is the sum of `bytes` over records put and not yet completed; put waits or
  *    says EBUSY rather than take it past buffered_bytes_max (except into an empty producer).
@@ -39,6 +48,7 @@ struct sl_pgen {
 
 struct sl_prec {
     struct sl_pgen *gen;
+    uint64_t key_hash; /* FNV-1a of the partition key, never 0 */
     void *user_ctx;
     uint64_t put_us;
     size_t bytes; /* data + partition key */
@@ -60,6 +70,16 @@ struct sl_pbatch {
     size_t n;
     size_t bytes;
     uint64_t due_ms; /* not before (monotonic); 0: now */
+    bool dispatched; /* its keys are counted in p->in_flight_keys */
+};
+
+/* A multiset of key hashes: open addressing, linear probing; a slot whose count drops to 0
+ * stays until the next rehash. */
+struct sl_keyset {
+    uint64_t *hash; /* 0: empty slot */
+    uint32_t *count;
+    size_t cap;  /* power of two, or 0 */
+    size_t used; /* slots with a hash, counted or not */
 };
 
 struct sl_pstream {
@@ -81,6 +101,7 @@ struct sluice_producer {
     struct sl_pstream *streams;
     struct sl_pbatch *q_head, *q_tail;
     size_t pending_bytes;
+    struct sl_keyset in_flight_keys;
     struct sl_pgen *gen_head, *gen_tail;
     bool closing;
     pthread_t timer;
@@ -121,6 +142,96 @@ static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t at
     struct timespec ts;
     abs_deadline_ms(&ts, at_ms);
     (void)pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* ---- key sets ---- */
+
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *k = (const unsigned char *)key; *k; k++) {
+        h = (h ^ *k) * UINT64_C(0x100000001b3);
+    }
+    return h ? h : 1;
+}
+
+static size_t keyset_slot(const struct sl_keyset *s, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+    while (s->hash[i] != 0 && s->hash[i] != h) {
+        i = (i + 1) & (s->cap - 1);
+    }
+    return i;
+}
+
+static bool keyset_has(const struct sl_keyset *s, uint64_t h)
+{
+    if (s->cap == 0) {
+        return false;
+    }
+    size_t i = keyset_slot(s, h);
+    return s->hash[i] == h && s->count[i] > 0;
+}
+
+/* Rehashes into at least `want` slots, dropping uncounted ones. */
+static int keyset_resize(struct sl_keyset *s, size_t want)
+{
+    size_t cap = 64;
+    while (cap < want) {
+        cap *= 2;
+    }
+    struct sl_keyset n = {sl_calloc(cap, sizeof(uint64_t)), sl_calloc(cap, sizeof(uint32_t)),
+                          cap, 0};
+    if (n.hash == NULL || n.count == NULL) {
+        sl_free(n.hash);
+        sl_free(n.count);
+        return SLUICE_ENOMEM;
+    }
+    for (size_t i = 0; i < s->cap; i++) {
+        if (s->hash[i] != 0 && s->count[i] > 0) {
+            size_t j = keyset_slot(&n, s->hash[i]);
+            n.hash[j] = s->hash[i];
+            n.count[j] = s->count[i];
+            n.used++;
+        }
+    }
+    sl_free(s->hash);
+    sl_free(s->count);
+    *s = n;
+    return 0;
+}
+
+/* Counts `h` once more. On out of memory the key is not counted: order becomes best effort. */
+static void keyset_add(struct sl_keyset *s, uint64_t h)
+{
+    if ((s->used + 1) * 2 > s->cap && keyset_resize(s, (s->used + 1) * 4) != 0) {
+        return;
+    }
+    size_t i = keyset_slot(s, h);
+    if (s->hash[i] == 0) {
+        s->hash[i] = h;
+        s->count[i] = 0;
+        s->used++;
+    }
+    s->count[i]++;
+}
+
+static void keyset_del(struct sl_keyset *s, uint64_t h)
+{
+    if (s->cap == 0) {
+        return;
+    }
+    size_t i = keyset_slot(s, h);
+    if (s->hash[i] == h && s->count[i] > 0) {
+        s->count[i]--;
+    }
+}
+
+static void keyset_free(struct sl_keyset *s)
+{
+    sl_free(s->hash);
+    sl_free(s->count);
+    memset(s, 0, sizeof(*s));
 }
 
 /* ---- batches and generations (all under p->mu) ---- */
@@ -255,6 +366,7 @@ int sluice_producer_put(struct sluice_producer *p, const char *stream,
     rec->attempts = 0;
     rec->user_ctx = user_ctx;
     rec->put_us = sl_now_us();
+    rec->key_hash = key_hash(rec->key);
 
     int rc = 0;
     pthread_mutex_lock(&p->mu);
@@ -386,6 +498,7 @@ static void send_batch(struct sluice_producer *p, struct sl_pbatch *b)
         struct sl_prec *rec = b->recs[i];
         if (rec->done) {
             rec->gen->outstanding--;
+            keyset_del(&p->in_flight_keys, rec->key_hash);
             sl_free(rec);
         } else {
             b->recs[kept++] = rec;
@@ -395,6 +508,7 @@ static void send_batch(struct sluice_producer *p, struct sl_pbatch *b)
     b->n = kept;
     if (done_bytes > 0) {
         pthread_cond_broadcast(&p->room_cv);
+        pthread_cond_broadcast(&p->work_cv); /* batches held back by these keys may go */
     }
     gens_prune(p);
     if (kept > 0) {
@@ -412,29 +526,72 @@ static void send_batch(struct sluice_producer *p, struct sl_pbatch *b)
     batch_free(b);
 }
 
+/* True when batch `b` may not go yet because of a key in flight or held back by an earlier
+ * queued batch (`held`, keys of the batches held back so far in this scan). */
+static bool held_back(struct sluice_producer *p, const struct sl_pbatch *b,
+                      const struct sl_keyset *held)
+{
+    if (b->dispatched) {
+        return false; /* a retry: its keys are its own */
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uint64_t h = b->recs[i]->key_hash;
+        if (keyset_has(&p->in_flight_keys, h) || keyset_has(held, h)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Removes and returns the first batch that may go now, or NULL with `*next_due` set to when a
+ * waiting retry becomes due. Caller holds p->mu. */
+static struct sl_pbatch *take_batch(struct sluice_producer *p, uint64_t *next_due)
+{
+    uint64_t now = sl_now_ms();
+    struct sl_keyset held = {0};
+    struct sl_pbatch *prev = NULL, *b = p->q_head;
+    *next_due = UINT64_MAX;
+    for (; b; prev = b, b = b->next) {
+        if (b->due_ms > now) {
+            *next_due = b->due_ms < *next_due ? b->due_ms : *next_due;
+            continue; /* a retry: its keys are counted in flight already */
+        }
+        if (!held_back(p, b, &held)) {
+            break;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            keyset_add(&held, b->recs[i]->key_hash);
+        }
+    }
+    keyset_free(&held);
+    if (b == NULL) {
+        return NULL;
+    }
+    if (prev) {
+        prev->next = b->next;
+    } else {
+        p->q_head = b->next;
+    }
+    if (p->q_tail == b) {
+        p->q_tail = prev;
+    }
+    if (!b->dispatched) {
+        b->dispatched = true;
+        for (size_t i = 0; i < b->n; i++) {
+            keyset_add(&p->in_flight_keys, b->recs[i]->key_hash);
+        }
+    }
+    return b;
+}
+
 static void *sender_main(void *arg)
 {
     struct sluice_producer *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        uint64_t now = sl_now_ms();
-        uint64_t next_due = UINT64_MAX;
-        struct sl_pbatch *prev = NULL, *b = p->q_head;
-        for (; b; prev = b, b = b->next) {
-            if (b->due_ms <= now) {
-                break;
-            }
-            next_due = b->due_ms < next_due ? b->due_ms : next_due;
-        }
+        uint64_t next_due;
+        struct sl_pbatch *b = take_batch(p, &next_due);
         if (b) {
-            if (prev) {
-                prev->next = b->next;
-            } else {
-                p->q_head = b->next;
-            }
-            if (p->q_tail == b) {
-                p->q_tail = prev;
-            }
             pthread_mutex_unlock(&p->mu);
             send_batch(p, b);
             pthread_mutex_lock(&p->mu);
@@ -489,6 +646,7 @@ static void producer_free(struct sluice_producer *p)
         p->gen_head = g->next;
         sl_free(g);
     }
+    keyset_free(&p->in_flight_keys);
     pthread_cond_destroy(&p->work_cv);
     pthread_cond_destroy(&p->timer_cv);
     pthread_cond_destroy(&p->room_cv);

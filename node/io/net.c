@@ -64,6 +64,16 @@ static void on_aio(void *arg)
             return;
         }
         r->msg = nng_aio_get_msg(r->aio);
+        if (r->s->opt.fast_handler) {
+            nng_msg *m = r->msg;
+            r->msg = NULL;
+            r->state = HANDLING;
+            if (r->s->opt.fast_handler(r->s->opt.arg, r, nng_msg_body(m), nng_msg_len(m))) {
+                nng_msg_free(m);
+                return;
+            }
+            r->msg = m;
+        }
         r->state = QUEUED;
         enqueue(r->s, r);
         return;
@@ -111,6 +121,35 @@ static void *worker_main(void *arg)
     }
 }
 
+/* Answers prepared while deferring (sl_net_defer_begin), per thread. */
+struct deferred {
+    struct sl_net_req *r;
+    nng_msg *m;
+};
+static _Thread_local struct deferred *tl_deferred;
+static _Thread_local size_t tl_n_deferred, tl_cap_deferred;
+static _Thread_local bool tl_deferring;
+
+static void send_now(struct sl_net_req *r, nng_msg *m)
+{
+    nng_aio_set_msg(r->aio, m);
+    nng_ctx_send(r->ctx, r->aio);
+}
+
+void sl_net_defer_begin(void)
+{
+    tl_deferring = true;
+}
+
+void sl_net_defer_end(void)
+{
+    tl_deferring = false;
+    for (size_t i = 0; i < tl_n_deferred; i++) {
+        send_now(tl_deferred[i].r, tl_deferred[i].m);
+    }
+    tl_n_deferred = 0;
+}
+
 void sl_net_reply(struct sl_net_req *r, const void *data, size_t len)
 {
     nng_msg *m = NULL;
@@ -126,8 +165,13 @@ void sl_net_reply(struct sl_net_req *r, const void *data, size_t len)
         return;
     }
     r->state = SENDING;
-    nng_aio_set_msg(r->aio, m);
-    nng_ctx_send(r->ctx, r->aio);
+    if (tl_deferring && (tl_n_deferred < tl_cap_deferred ||
+                         sl_grow((void **)&tl_deferred, &tl_cap_deferred, tl_n_deferred + 1,
+                                 sizeof(*tl_deferred)) == 0)) {
+        tl_deferred[tl_n_deferred++] = (struct deferred){r, m};
+        return;
+    }
+    send_now(r, m);
 }
 
 int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options *opt, char *err,

@@ -14,6 +14,7 @@
 #ifndef SL_IO_NET_H
 #define SL_IO_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sl_net_server;
@@ -22,12 +23,20 @@ struct sl_net_req;
 /* Called on a worker thread with the request's bytes, which stay valid only until it returns. */
 typedef void (*sl_net_handler)(void *arg, struct sl_net_req *req, const void *data, size_t len);
 
+/* Optional: called first, on NNG's own callback thread, for requests that can be handled
+ * without blocking (no disk reads). Returns true when it took the request (it then answers
+ * with sl_net_reply as usual), false to pass it on to a worker. Saves two thread hand-offs on
+ * the write path. */
+typedef bool (*sl_net_fast_handler)(void *arg, struct sl_net_req *req, const void *data,
+                                    size_t len);
+
 struct sl_net_options {
     const char *url;       /* e.g. tcp://127.0.0.1:4510 */
     unsigned contexts;     /* requests in flight at once */
     unsigned workers;      /* handler threads */
     size_t recv_bytes_max; /* larger messages close their connection (NNG's rule) */
     sl_net_handler handler;
+    sl_net_fast_handler fast_handler; /* may be NULL */
     void *arg;
 };
 
@@ -38,6 +47,12 @@ int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options 
 /* Sends `len` bytes at `data` (copied) as the answer to `req`, which must not be used again.
  * Any thread. */
 void sl_net_reply(struct sl_net_req *req, const void *data, size_t len);
+
+/* Between these two calls, sl_net_reply calls made by this thread prepare their answer but
+ * send it only at sl_net_defer_end: a thread that answers many requests while holding a lock
+ * (the writer thread) sends them after releasing it. */
+void sl_net_defer_begin(void);
+void sl_net_defer_end(void);
 
 /* Stops receiving, waits for the workers to finish what they are handling, closes the socket
  * and frees everything. Requests whose reply has not been sent by then are dropped: the caller

@@ -382,6 +382,8 @@ static void *writer_main(void *arg)
         }
         sl_store_batch_clear(batch);
 
+        /* Answers to the requests these writes complete go out after mu is released. */
+        sl_net_defer_begin();
         pthread_mutex_lock(&n->mu);
         for (size_t i = 0; i < n_jobs; i++) {
             struct group *g = sl_node_group(n, jobs[i].group);
@@ -391,6 +393,7 @@ static void *writer_main(void *arg)
             }
         }
         pthread_mutex_unlock(&n->mu);
+        sl_net_defer_end();
     }
     sl_store_batch_free(batch);
     sl_free(jobs);
@@ -656,6 +659,7 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         .workers = (unsigned)cfg->workers,
         .recv_bytes_max = 32u << 20,
         .handler = sl_ops_handle,
+        .fast_handler = sl_ops_handle_fast,
         .arg = n,
     };
     if (sl_net_server_start(&n->net, &no, err, err_len) != 0) {

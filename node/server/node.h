@@ -121,7 +121,9 @@ int sl_node_propose_control(struct node *n, const struct sl_control_cmd *cmd, sl
 uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint64_t hi,
                               uint64_t ms);
 
-/* The request handler given to io/net.c (ops.c). */
+/* The request handlers given to io/net.c (ops.c): writes on the network thread, the rest on
+ * a worker. */
 void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len);
+bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len);
 
 #endif

@@ -1503,6 +1503,29 @@ static const struct op ops[] = {
 #undef SL_OP_ROW
 };
 
+/* Writes never block on the disk in their handler (they wait for the writer thread), so they
+ * are handled on the network thread that received them. */
+bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len)
+{
+    struct call c = {.n = arg, .req = req, .request_id = 0};
+    Sluice__Request *rq = sluice__request__unpack(NULL, len, data);
+    if (!rq) {
+        return false;
+    }
+    bool fast = !c.n->stopping && (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD ||
+                                   rq->op_case == SLUICE__REQUEST__OP_PUT_RECORDS);
+    if (fast) {
+        c.request_id = rq->request_id;
+        if (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD) {
+            op_put_record(&c, rq);
+        } else {
+            op_put_records(&c, rq);
+        }
+    }
+    sluice__request__free_unpacked(rq, NULL);
+    return fast;
+}
+
 void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len)
 {
     struct call c = {.n = arg, .req = req, .request_id = 0};
