@@ -239,8 +239,7 @@ static void producer_done(void *arg, const struct sluice_producer_result *r)
         b->failed++;
         if (b->first_error == 0) {
             b->first_error = r->error;
-            snprintf(b->first_msg, sizeof(b->first_msg), "%s: %s", r->error_name,
-                     r->error_message);
+            snprintf(b->first_msg, sizeof(b->first_msg), "%s: %s", r->error_name, r->error_message);
         }
     }
 }
@@ -315,9 +314,10 @@ static void *get_worker(void *arg)
         if (i >= g->shards->n_shards || now_us() >= b->deadline_us) {
             break;
         }
-        struct sluice_reader_options ro = {
-            b->stream, g->shards->shards[i].shard_id, {SLUICE_TRIM_HORIZON, NULL, 0},
-            (uint32_t)b->limit};
+        struct sluice_reader_options ro = {b->stream,
+                                           g->shards->shards[i].shard_id,
+                                           {SLUICE_TRIM_HORIZON, NULL, 0},
+                                           (uint32_t)b->limit};
         struct sluice_reader *r = NULL;
         int rc = sluice_reader_open(b->c, &ro, &r);
         if (rc != 0) {
@@ -340,8 +340,8 @@ static void *get_worker(void *arg)
             for (size_t k = 0; k < page->n_records; k++) {
                 bytes += page->records[k].data_len;
             }
-            bool end = page->at_shard_end ||
-                       (page->n_records == 0 && page->millis_behind_latest == 0);
+            bool end =
+                page->at_shard_end || (page->n_records == 0 && page->millis_behind_latest == 0);
             sluice_records_free(page);
             if (end) {
                 atomic_fetch_add(&g->finished, 1);
@@ -363,8 +363,8 @@ static void *get_worker(void *arg)
 
 /* ---- main ---- */
 
-static int opt_num(const struct tool_args *a, int id, const char *name, uint64_t min,
-                   uint64_t max, uint64_t *v)
+static int opt_num(const struct tool_args *a, int id, const char *name, uint64_t min, uint64_t max,
+                   uint64_t *v)
 {
     for (int i = 0; i < a->n_opts; i++) {
         if (a->opt_id[i] == id && tool_parse_u64(a->opt_val[i], min, max, v) != 0) {
@@ -451,8 +451,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (put && b.batch * (b.record_bytes + 17) > SLUICE_PUT_RECORDS_BYTES_MAX) {
-        fprintf(stderr, "sluice-bench: --batch %llu of --record-bytes %llu exceeds the 5 MiB "
-                        "PutRecords limit\n",
+        fprintf(stderr,
+                "sluice-bench: --batch %llu of --record-bytes %llu exceeds the 5 MiB "
+                "PutRecords limit\n",
                 (unsigned long long)b.batch, (unsigned long long)b.record_bytes);
         return 2;
     }

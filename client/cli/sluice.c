@@ -46,11 +46,8 @@ enum {
 };
 
 static const struct tool_opt global_opts[] = {
-    {"nodes", true, O_NODES},
-    {"json", false, O_JSON},
-    {"timeout-ms", true, O_TIMEOUT},
-    {"retries", true, O_RETRIES},
-    {NULL, false, 0},
+    {"nodes", true, O_NODES},     {"json", false, O_JSON}, {"timeout-ms", true, O_TIMEOUT},
+    {"retries", true, O_RETRIES}, {NULL, false, 0},
 };
 
 struct cli {
@@ -154,13 +151,13 @@ static void add_shard_json(struct tool_buf *b, const struct sluice_shard *s)
     tool_buf_str(b, "{\"shard_id\":");
     tool_buf_json_str(b, s->shard_id, strlen(s->shard_id));
     tool_buf_str(b, ",\"parent_shard_id\":");
-    tool_buf_json_str(b, s->parent_shard_id,
-                      s->parent_shard_id ? strlen(s->parent_shard_id) : 0);
+    tool_buf_json_str(b, s->parent_shard_id, s->parent_shard_id ? strlen(s->parent_shard_id) : 0);
     tool_buf_str(b, ",\"adjacent_parent_shard_id\":");
     tool_buf_json_str(b, s->adjacent_parent_shard_id,
                       s->adjacent_parent_shard_id ? strlen(s->adjacent_parent_shard_id) : 0);
-    tool_buf_printf(b, ",\"hash_key_range\":{\"starting_hash_key\":\"%s\",\"ending_hash_key\":"
-                       "\"%s\"}",
+    tool_buf_printf(b,
+                    ",\"hash_key_range\":{\"starting_hash_key\":\"%s\",\"ending_hash_key\":"
+                    "\"%s\"}",
                     s->starting_hash_key ? s->starting_hash_key : "",
                     s->ending_hash_key ? s->ending_hash_key : "");
     tool_buf_str(b, ",\"sequence_number_range\":{\"starting_sequence_number\":");
@@ -191,10 +188,8 @@ static void add_shard_human(struct tool_buf *b, const struct sluice_shard *s)
 /* ---- create-stream, delete-stream, retention, limits ---- */
 
 static const struct tool_opt create_opts[] = {
-    {"shards", true, O_SHARDS},
-    {"mode", true, O_MODE},
-    {"wait", false, O_WAIT},
-    {"wait-timeout-s", true, O_WAIT_TIMEOUT},
+    {"shards", true, O_SHARDS}, {"mode", true, O_MODE},
+    {"wait", false, O_WAIT},    {"wait-timeout-s", true, O_WAIT_TIMEOUT},
     {NULL, false, 0},
 };
 
@@ -280,8 +275,9 @@ static int cmd_retention(struct cli *cli)
     if (cli->json) {
         tool_buf_str(&b, "{\"stream_name\":");
         tool_buf_json_str(&b, stream, strlen(stream));
-        tool_buf_printf(&b, ",\"previous_retention_period_hours\":%u,"
-                            "\"retention_period_hours\":%llu}\n",
+        tool_buf_printf(&b,
+                        ",\"previous_retention_period_hours\":%u,"
+                        "\"retention_period_hours\":%llu}\n",
                         before, (unsigned long long)hours);
     } else if (hours == before) {
         tool_buf_printf(&b, "%s: retention is already %u hours\n", stream, before);
@@ -333,8 +329,9 @@ static int cmd_list_streams(struct cli *cli)
             if (e->stream_arn) {
                 tool_buf_str(&b, ",\"stream_arn\":");
                 tool_buf_json_str(&b, e->stream_arn, strlen(e->stream_arn));
-                tool_buf_printf(&b, ",\"stream_status\":\"%s\",\"stream_mode\":\"%s\","
-                                    "\"stream_creation_timestamp_ms\":%lld",
+                tool_buf_printf(&b,
+                                ",\"stream_status\":\"%s\",\"stream_mode\":\"%s\","
+                                "\"stream_creation_timestamp_ms\":%lld",
                                 sluice_stream_status_name((int)e->status),
                                 sluice_stream_mode_name((int)e->mode),
                                 (long long)e->creation_timestamp_ms);
@@ -369,9 +366,10 @@ static int cmd_describe_stream(struct cli *cli)
         tool_buf_json_str(&b, d->stream_name, strlen(d->stream_name));
         tool_buf_str(&b, ",\"stream_arn\":");
         tool_buf_json_str(&b, d->stream_arn, strlen(d->stream_arn));
-        tool_buf_printf(&b, ",\"stream_status\":\"%s\",\"stream_mode\":\"%s\","
-                            "\"retention_period_hours\":%u,\"stream_creation_timestamp_ms\":%lld,"
-                            "\"shards\":[",
+        tool_buf_printf(&b,
+                        ",\"stream_status\":\"%s\",\"stream_mode\":\"%s\","
+                        "\"retention_period_hours\":%u,\"stream_creation_timestamp_ms\":%lld,"
+                        "\"shards\":[",
                         sluice_stream_status_name((int)d->status),
                         sluice_stream_mode_name((int)d->mode), d->retention_period_hours,
                         (long long)d->creation_timestamp_ms);
@@ -391,8 +389,8 @@ static int cmd_describe_stream(struct cli *cli)
                         "Stream:     %s\nARN:        %s\nStatus:     %s\nMode:       %s\n"
                         "Retention:  %u hours\nCreated:    %s\nShards:     %zu (%zu open)\n",
                         d->stream_name, d->stream_arn, sluice_stream_status_name((int)d->status),
-                        sluice_stream_mode_name((int)d->mode), d->retention_period_hours,
-                        created, d->n_shards, open);
+                        sluice_stream_mode_name((int)d->mode), d->retention_period_hours, created,
+                        d->n_shards, open);
         for (size_t i = 0; i < d->n_shards; i++) {
             tool_buf_str(&b, "  ");
             add_shard_human(&b, &d->shards[i]);
@@ -464,8 +462,7 @@ static void put_callback(void *arg, const struct sluice_producer_result *r)
             tool_buf_str(&b, "}\n");
             out_buf(&b);
         } else {
-            fprintf(stderr, "sluice: line %llu: %s: %s\n", line, r->error_name,
-                    r->error_message);
+            fprintf(stderr, "sluice: line %llu: %s: %s\n", line, r->error_name, r->error_message);
         }
     }
     tool_buf_free(&b);
@@ -573,14 +570,10 @@ static int cmd_put(struct cli *cli)
 /* ---- get ---- */
 
 static const struct tool_opt get_opts[] = {
-    {"shard", true, O_SHARD},
-    {"from", true, O_FROM},
-    {"seq", true, O_SEQ},
-    {"timestamp", true, O_TIMESTAMP},
-    {"limit", true, O_LIMIT},
-    {"max-records", true, O_MAX_RECORDS},
-    {"follow", false, O_FOLLOW},
-    {NULL, false, 0},
+    {"shard", true, O_SHARD},    {"from", true, O_FROM},
+    {"seq", true, O_SEQ},        {"timestamp", true, O_TIMESTAMP},
+    {"limit", true, O_LIMIT},    {"max-records", true, O_MAX_RECORDS},
+    {"follow", false, O_FOLLOW}, {NULL, false, 0},
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -751,6 +744,14 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Failures that pass with time (the client retried them already). */
+static bool transient(int rc)
+{
+    return rc == SLUICE_ETIMEDOUT || rc == SLUICE_EUNAVAILABLE || rc == SLUICE_ETHROTTLED ||
+           rc == SLUICE_EBUSY || rc == SLUICE_EIO || rc == SLUICE_ENOTLEADER ||
+           rc == SLUICE_ENOTCAUGHTUP;
+}
+
 /* How often --follow looks for new shards, and how long a round that found nothing waits
  * (a shard serves 5 GetRecords calls per second). */
 #define FOLLOW_REFRESH_MS 10000
@@ -784,6 +785,13 @@ static int get_loop(struct get_run *g)
             active = true;
             struct sluice_records *page = NULL;
             int rc = sluice_reader_next(s->r, &page);
+            if (rc != 0 && g->follow && transient(rc)) {
+                /* The client has retried already; a tail outlives an outage. */
+                fprintf(stderr, "sluice: %s: %s: %s (still following)\n", s->id, sluice_errname(rc),
+                        sluice_errmsg());
+                pause_ms(1000);
+                continue;
+            }
             if (rc != 0) {
                 return rc;
             }
@@ -807,7 +815,7 @@ static int get_loop(struct get_run *g)
         if (g->follow && mono_ms() - refreshed >= FOLLOW_REFRESH_MS) {
             refreshed = mono_ms();
             int rc = shards_refresh(g, false);
-            if (rc != 0 && rc != SLUICE_ETHROTTLED) {
+            if (rc != 0 && !transient(rc)) {
                 return rc;
             }
         }
@@ -828,13 +836,12 @@ static int cmd_get(struct cli *cli)
     const char *seq = opt_get(cli, O_SEQ);
     const char *ts = opt_get(cli, O_TIMESTAMP);
     const char *shard = opt_get(cli, O_SHARD);
-    g.start.type = seq ? SLUICE_AT_SEQUENCE_NUMBER
-                       : ts ? SLUICE_AT_TIMESTAMP : SLUICE_TRIM_HORIZON;
+    g.start.type = seq ? SLUICE_AT_SEQUENCE_NUMBER : ts ? SLUICE_AT_TIMESTAMP : SLUICE_TRIM_HORIZON;
     if (from && sluice_iterator_type_parse(from, &g.start.type) != 0) {
         return usage_error(cli->cmd, "%s", sluice_errmsg());
     }
-    bool by_seq = g.start.type == SLUICE_AT_SEQUENCE_NUMBER ||
-                  g.start.type == SLUICE_AFTER_SEQUENCE_NUMBER;
+    bool by_seq =
+        g.start.type == SLUICE_AT_SEQUENCE_NUMBER || g.start.type == SLUICE_AFTER_SEQUENCE_NUMBER;
     if (by_seq != (seq != NULL)) {
         return usage_error(cli->cmd, by_seq ? "--from %s needs --seq" : "--seq needs --from %s",
                            by_seq ? sluice_iterator_type_name((int)g.start.type)
@@ -898,10 +905,9 @@ static const struct command commands[] = {
      "Creates a stream. PROVISIONED streams get --shards shards (default 1); ON_DEMAND ones\n"
      "size themselves. --wait waits (up to --wait-timeout-s, default 120) until it is ACTIVE.\n",
      create_opts, 1, 1, cmd_create_stream},
-    {"delete-stream", "STREAM [--enforce-consumer-deletion]", "Deletes a stream.\n", delete_opts,
-     1, 1, cmd_delete_stream},
-    {"list-streams", "", "Lists the streams (name, status, mode).\n", NULL, 0, 0,
-     cmd_list_streams},
+    {"delete-stream", "STREAM [--enforce-consumer-deletion]", "Deletes a stream.\n", delete_opts, 1,
+     1, cmd_delete_stream},
+    {"list-streams", "", "Lists the streams (name, status, mode).\n", NULL, 0, 0, cmd_list_streams},
     {"describe-stream", "STREAM", "Describes a stream and lists its shards.\n", NULL, 1, 1,
      cmd_describe_stream},
     {"list-shards", "STREAM",
@@ -928,8 +934,8 @@ static const struct command commands[] = {
      "up new shards, until SIGINT or SIGTERM. --max-records stops after N records.\n",
      get_opts, 1, 1, cmd_get},
     {"retention", "STREAM HOURS",
-     "Sets the retention period, increasing or decreasing it as needed (24-8760 hours).\n",
-     NULL, 2, 2, cmd_retention},
+     "Sets the retention period, increasing or decreasing it as needed (24-8760 hours).\n", NULL, 2,
+     2, cmd_retention},
     {"describe-limits", "", "Prints the cluster's shard limits and counts.\n", NULL, 0, 0,
      cmd_limits},
     {"help", "[COMMAND]", "Shows help for the tool or for one command.\n", NULL, 0, 1, cmd_help},

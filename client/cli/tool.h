@@ -64,7 +64,8 @@ struct tool_buf {
 void tool_buf_free(struct tool_buf *b);
 void tool_buf_add(struct tool_buf *b, const void *s, size_t len);
 void tool_buf_str(struct tool_buf *b, const char *s);
-void tool_buf_printf(struct tool_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Appends `len` bytes as a JSON string with its quotes: escapes '"', '\\' and control
  * characters; bytes that are not valid UTF-8 become U+FFFD. NULL appends null. */

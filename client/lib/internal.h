@@ -43,6 +43,12 @@ int sl_err_from_kinesis_name(const char *name);
 /* Maps a proto ErrorCode to a SLUICE_E* code. */
 int sl_err_from_wire(int wire);
 
+/* Checks records as the server would (partition key: UTF-8, 1-256 characters; data and key
+ * within 1 MiB; explicit hash key: a decimal in [0, 2^128-1]) so that a bad record fails alone
+ * and early. 0, or SLUICE_EVALIDATION / SLUICE_EINVAL with a Kinesis-style message naming
+ * the fields ("records.N.member.partitionKey" when `many`). */
+int sl_check_records(const struct sluice_record_in *recs, size_t n, bool many);
+
 /* protobuf-c allocations go through sl_malloc. */
 extern ProtobufCAllocator sl_pb_alloc;
 
@@ -86,22 +92,22 @@ struct sl_shard_meta {
 struct sl_stream_meta {
     struct sl_stream_meta *next;
     char *name;
-    int node;                     /* node that last served a stream-wide request, or -1 */
-    bool loaded;                  /* `open` reflects a ListShards answer */
-    struct sl_shard_meta *open;   /* open shards, sorted by start */
+    int node;                   /* node that last served a stream-wide request, or -1 */
+    bool loaded;                /* `open` reflects a ListShards answer */
+    struct sl_shard_meta *open; /* open shards, sorted by start */
     size_t n_open;
-    struct sl_leader *leaders;    /* learned shard leaders */
+    struct sl_leader *leaders; /* learned shard leaders */
     size_t n_leaders, cap_leaders;
 };
 
 struct sluice_client {
     struct sluice_options opt;
     pthread_mutex_t mu;
-    pthread_cond_t pipes_cv;     /* some node's pipe count changed */
-    struct sl_node **nodes;      /* never shrinks; entries are stable */
+    pthread_cond_t pipes_cv; /* some node's pipe count changed */
+    struct sl_node **nodes;  /* never shrinks; entries are stable */
     size_t n_nodes, cap_nodes;
-    size_t current;              /* default node for requests with no better target */
-    int control;                 /* node that last served a control request, or -1 */
+    size_t current; /* default node for requests with no better target */
+    int control;    /* node that last served a control request, or -1 */
     struct sl_stream_meta *streams;
     atomic_uint_fast64_t next_request_id;
     atomic_uint_fast64_t rng;

@@ -110,8 +110,7 @@ int sluice_create_stream(struct sluice_client *c, const char *stream, uint32_t s
     return call_no_result(c, &req);
 }
 
-int sluice_delete_stream(struct sluice_client *c, const char *stream,
-                         int enforce_consumer_deletion)
+int sluice_delete_stream(struct sluice_client *c, const char *stream, int enforce_consumer_deletion)
 {
     int rc = check_name("stream name", stream);
     if (rc != 0) {
@@ -288,8 +287,7 @@ void sluice_shard_list_free(struct sluice_shard_list *l)
     }
 }
 
-int sluice_list_shards(struct sluice_client *c, const char *stream,
-                       struct sluice_shard_list **out)
+int sluice_list_shards(struct sluice_client *c, const char *stream, struct sluice_shard_list **out)
 {
     *out = NULL;
     int rc = check_name("stream name", stream);
@@ -502,23 +500,6 @@ int sluice_wait_active(struct sluice_client *c, const char *stream, uint32_t tim
 
 /* ---- PutRecord ---- */
 
-static int check_record(const struct sluice_record_in *r, size_t index)
-{
-    if (r->partition_key == NULL || r->partition_key[0] == '\0') {
-        return sl_fail(SLUICE_EINVAL, "record %zu: a partition key is required", index);
-    }
-    size_t key_len = strlen(r->partition_key);
-    if (r->data_len > SLUICE_RECORD_BYTES_MAX || key_len > SLUICE_RECORD_BYTES_MAX - r->data_len) {
-        return sl_fail(SLUICE_EVALIDATION,
-                       "record %zu: data and partition key take %zu bytes, more than %d", index,
-                       r->data_len + key_len, SLUICE_RECORD_BYTES_MAX);
-    }
-    if (r->data == NULL && r->data_len > 0) {
-        return sl_fail(SLUICE_EINVAL, "record %zu: no data", index);
-    }
-    return 0;
-}
-
 static int copy_field(char *dst, size_t cap, const char *src, const char *what)
 {
     if (src == NULL || strlen(src) >= cap) {
@@ -551,7 +532,7 @@ int sluice_put_record(struct sluice_client *c, const char *stream, const struct 
     memset(out, 0, sizeof(*out));
     int rc = check_name("stream name", stream);
     if (rc == 0) {
-        rc = check_record(r, 0);
+        rc = sl_check_records(r, 1, false);
     }
     if (rc != 0) {
         return rc;
@@ -816,11 +797,11 @@ int sluice_put_records(struct sluice_client *c, const char *stream,
         return sl_fail(SLUICE_EVALIDATION, "PutRecords takes 1 to %d records, not %zu",
                        SLUICE_PUT_RECORDS_MAX, n);
     }
+    if ((rc = sl_check_records(records, n, true)) != 0) {
+        return rc;
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = check_record(&records[i], i)) != 0) {
-            return rc;
-        }
         bytes += records[i].data_len + strlen(records[i].partition_key);
     }
     if (bytes > SLUICE_PUT_RECORDS_BYTES_MAX) {

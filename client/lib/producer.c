@@ -51,7 +51,7 @@ struct sl_prec {
     uint64_t key_hash; /* FNV-1a of the partition key, never 0 */
     void *user_ctx;
     uint64_t put_us;
-    size_t bytes; /* data + partition key */
+    size_t bytes;      /* data + partition key */
     uint32_t attempts; /* PutRecords calls that carried it */
     bool done;         /* completed by the last call (send_batch only) */
     const char *key;
@@ -180,8 +180,8 @@ static int keyset_resize(struct sl_keyset *s, size_t want)
     while (cap < want) {
         cap *= 2;
     }
-    struct sl_keyset n = {sl_calloc(cap, sizeof(uint64_t)), sl_calloc(cap, sizeof(uint32_t)),
-                          cap, 0};
+    struct sl_keyset n = {sl_calloc(cap, sizeof(uint64_t)), sl_calloc(cap, sizeof(uint32_t)), cap,
+                          0};
     if (n.hash == NULL || n.count == NULL) {
         sl_free(n.hash);
         sl_free(n.count);
@@ -322,26 +322,13 @@ int sluice_producer_put(struct sluice_producer *p, const char *stream,
     if (stream == NULL || stream[0] == '\0') {
         return sl_fail(SLUICE_EINVAL, "a stream name is required");
     }
-    if (r->partition_key == NULL || r->partition_key[0] == '\0') {
-        return sl_fail(SLUICE_EINVAL, "a partition key is required");
-    }
-    if (r->data == NULL && r->data_len > 0) {
-        return sl_fail(SLUICE_EINVAL, "no data");
+    /* A record the server would refuse fails here, alone, rather than fail its whole batch. */
+    int rc = sl_check_records(r, 1, false);
+    if (rc != 0) {
+        return rc;
     }
     size_t key_len = strlen(r->partition_key);
     size_t ehk_len = r->explicit_hash_key ? strlen(r->explicit_hash_key) : 0;
-    if (r->data_len > SLUICE_RECORD_BYTES_MAX || key_len > SLUICE_RECORD_BYTES_MAX - r->data_len) {
-        return sl_fail(SLUICE_EVALIDATION,
-                       "data and partition key take %zu bytes, more than %d", r->data_len + key_len,
-                       SLUICE_RECORD_BYTES_MAX);
-    }
-    if (r->explicit_hash_key) {
-        sl_u128 ignored;
-        int rc = sl_record_hash_key(r->partition_key, r->explicit_hash_key, &ignored);
-        if (rc != 0) {
-            return rc;
-        }
-    }
 
     struct sl_prec *rec = sl_malloc(sizeof(*rec) + key_len + 1 + ehk_len + 1 + r->data_len);
     if (rec == NULL) {
@@ -368,7 +355,6 @@ int sluice_producer_put(struct sluice_producer *p, const char *stream,
     rec->put_us = sl_now_us();
     rec->key_hash = key_hash(rec->key);
 
-    int rc = 0;
     pthread_mutex_lock(&p->mu);
     if (p->closing) {
         rc = sl_fail(SLUICE_EINVAL, "the producer is closing");

@@ -40,8 +40,8 @@ void sluice_options_init(struct sluice_options *o)
 
 uint64_t sl_client_random(struct sluice_client *c)
 {
-    uint64_t z = atomic_fetch_add(&c->rng, UINT64_C(0x9e3779b97f4a7c15)) +
-                 UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t z =
+        atomic_fetch_add(&c->rng, UINT64_C(0x9e3779b97f4a7c15)) + UINT64_C(0x9e3779b97f4a7c15);
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);

@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "core/shard/validate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -41,8 +42,11 @@ _Static_assert((int)SLUICE_CREATING == (int)SLUICE__STREAM_STATUS__CREATING, "st
 _Static_assert((int)SLUICE_DELETING == (int)SLUICE__STREAM_STATUS__DELETING, "status");
 _Static_assert((int)SLUICE_ACTIVE == (int)SLUICE__STREAM_STATUS__ACTIVE, "status");
 _Static_assert((int)SLUICE_UPDATING == (int)SLUICE__STREAM_STATUS__UPDATING, "status");
-_Static_assert((int)SLUICE_AT_SEQUENCE_NUMBER == (int)SLUICE__SHARD_ITERATOR_TYPE__AT_SEQUENCE_NUMBER, "it");
-_Static_assert((int)SLUICE_AFTER_SEQUENCE_NUMBER == (int)SLUICE__SHARD_ITERATOR_TYPE__AFTER_SEQUENCE_NUMBER,
+_Static_assert((int)SLUICE_AT_SEQUENCE_NUMBER ==
+                   (int)SLUICE__SHARD_ITERATOR_TYPE__AT_SEQUENCE_NUMBER,
+               "it");
+_Static_assert((int)SLUICE_AFTER_SEQUENCE_NUMBER ==
+                   (int)SLUICE__SHARD_ITERATOR_TYPE__AFTER_SEQUENCE_NUMBER,
                "it");
 _Static_assert((int)SLUICE_TRIM_HORIZON == (int)SLUICE__SHARD_ITERATOR_TYPE__TRIM_HORIZON, "it");
 _Static_assert((int)SLUICE_LATEST == (int)SLUICE__SHARD_ITERATOR_TYPE__LATEST, "it");
@@ -265,4 +269,53 @@ int sluice_iterator_type_parse(const char *s, enum sluice_iterator_type *out)
                    "unknown iterator type '%s' (expected TRIM_HORIZON, LATEST, "
                    "AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP)",
                    s ? s : "(null)");
+}
+
+int sl_check_records(const struct sluice_record_in *recs, size_t n, bool many)
+{
+    struct sl_verr *v = sl_malloc(sizeof(*v));
+    if (v == NULL) {
+        return sl_fail(SLUICE_ENOMEM, "out of memory");
+    }
+    sl_verr_init(v);
+    for (size_t i = 0; i < n; i++) {
+        const struct sluice_record_in *r = &recs[i];
+        if (r->data == NULL && r->data_len > 0) {
+            sl_free(v);
+            return sl_fail(SLUICE_EINVAL, "record %zu has a length but no data", i);
+        }
+        char prefix[48] = "";
+        if (many) {
+            snprintf(prefix, sizeof(prefix), "records.%zu.member.", i + 1);
+        }
+        char field[96];
+        const char *key = r->partition_key;
+        size_t key_len = key ? strlen(key) : 0;
+        snprintf(field, sizeof(field), "%sdata", prefix);
+        sl_check_data_size(v, field, r->data_len, key_len);
+        snprintf(field, sizeof(field), "%spartitionKey", prefix);
+        if (key == NULL) {
+            sl_verr_add(v, field, NULL, 0, "Member must not be null");
+        } else {
+            sl_check_partition_key(v, field, key, key_len);
+        }
+        if (r->explicit_hash_key) {
+            snprintf(field, sizeof(field), "%sexplicitHashKey", prefix);
+            sl_check_hash_key_shape(v, field, r->explicit_hash_key, strlen(r->explicit_hash_key));
+        }
+    }
+    char msg[SL_ERRMSG_MAX];
+    int rc = sl_verr_finish(v, msg, sizeof(msg));
+    sl_free(v);
+    if (rc != 0) {
+        return sl_fail(SLUICE_EVALIDATION, "%s", msg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sl_u128 key;
+        if (recs[i].explicit_hash_key &&
+            (rc = sl_record_hash_key(recs[i].partition_key, recs[i].explicit_hash_key, &key))) {
+            return rc;
+        }
+    }
+    return 0;
 }

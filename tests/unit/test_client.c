@@ -285,8 +285,7 @@ static void *mock_main(void *arg)
         if (nng_recvmsg(m->sock, &msg, 0) != 0) {
             return NULL;
         }
-        Sluice__Request *req =
-            sluice__request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+        Sluice__Request *req = sluice__request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
         nng_msg_free(msg);
         assert_non_null(req);
         if (m->silent) {
@@ -423,7 +422,7 @@ static void test_route_reloads_once_when_no_shard_holds_the_key(void **state)
     struct sluice_client *c = client_for("inproc://route2", 2000, 2);
     /* A cache holding only the first third, as after a stale load. */
     struct sluice_shard one = {shard_ranges[0][0], NULL, NULL, shard_ranges[0][1],
-                               shard_ranges[0][2], "1", NULL};
+                               shard_ranges[0][2], "1",  NULL};
     assert_int_equal(sl_cache_set_shards(c, "s", &one, 1), 0);
     char shard[SLUICE_SHARD_ID_MAX + 1];
     assert_int_equal(sluice_route(c, "s", "a", NULL, shard), 0);
@@ -454,8 +453,7 @@ static void test_closed_shards_are_not_routed_to(void **state)
 
 /* ---- retries, hints, timeouts ---- */
 
-static void busy_twice_handler(struct mock *m, const Sluice__Request *req,
-                               Sluice__Response *resp)
+static void busy_twice_handler(struct mock *m, const Sluice__Request *req, Sluice__Response *resp)
 {
     assert_int_equal(req->op_case, SLUICE__REQUEST__OP_CREATE_STREAM);
     assert_string_equal(req->create_stream->stream_name, "s");
@@ -492,8 +490,7 @@ static void test_retries_are_bounded(void **state)
     mock_stop(m);
 }
 
-static void not_found_handler(struct mock *m, const Sluice__Request *req,
-                              Sluice__Response *resp)
+static void not_found_handler(struct mock *m, const Sluice__Request *req, Sluice__Response *resp)
 {
     (void)m;
     (void)req;
@@ -515,8 +512,7 @@ static void test_other_errors_surface_at_once_with_the_server_message(void **sta
     mock_stop(m);
 }
 
-static void iterator_handler(struct mock *m, const Sluice__Request *req,
-                             Sluice__Response *resp)
+static void iterator_handler(struct mock *m, const Sluice__Request *req, Sluice__Response *resp)
 {
     assert_int_equal(req->op_case, SLUICE__REQUEST__OP_GET_SHARD_ITERATOR);
     const char *who = m->state;
@@ -676,7 +672,9 @@ static void test_put_records_reports_each_entry_in_order(void **state)
     sluice_put_records_result_free(res);
     assert_int_equal(sluice_put_records(c, "s", in, 0, &res), SLUICE_EVALIDATION);
     struct sluice_record_in nokey = {"", NULL, "x", 1};
-    assert_int_equal(sluice_put_records(c, "s", &nokey, 1, &res), SLUICE_EINVAL);
+    assert_int_equal(sluice_put_records(c, "s", &nokey, 1, &res), SLUICE_EVALIDATION);
+    assert_non_null(strstr(sluice_errmsg(), "at 'records.1.member.partitionKey'"));
+    assert_int_equal(st->calls, 1); /* refused before sending */
     sluice_client_free(c);
     mock_stop(m);
     pthread_mutex_destroy(&st->mu);
@@ -799,6 +797,14 @@ static void test_producer_says_busy_when_the_buffer_is_full(void **state)
     assert_int_equal(sluice_producer_put(p, "s", &r, NULL), SLUICE_EBUSY);
     struct sluice_record_in big = {"k", NULL, data, SLUICE_RECORD_BYTES_MAX};
     assert_int_equal(sluice_producer_put(p, "s", &big, NULL), SLUICE_EVALIDATION);
+    char long_key[300];
+    memset(long_key, 'k', sizeof(long_key) - 1);
+    long_key[sizeof(long_key) - 1] = '\0';
+    struct sluice_record_in lk = {long_key, NULL, "x", 1};
+    assert_int_equal(sluice_producer_put(p, "s", &lk, NULL), SLUICE_EVALIDATION);
+    assert_non_null(strstr(sluice_errmsg(), "Member must have length less than or equal to 256"));
+    struct sluice_record_in ehk = {"k", "340282366920938463463374607431768211456", "x", 1};
+    assert_int_equal(sluice_producer_put(p, "s", &ehk, NULL), SLUICE_EINVAL);
     assert_int_equal(sluice_producer_close(p), 0); /* the timed-out record fails */
     assert_int_equal(o.failed, 1);
     assert_string_equal(o.first_error, "Timeout");
@@ -880,8 +886,8 @@ static void test_reader_renews_expired_iterators_after_the_last_record(void **st
     struct reader_state *st = calloc(1, sizeof(*st));
     struct mock *m = mock_start("inproc://reader", reader_handler, st);
     struct sluice_client *c = client_for("inproc://reader", 2000, 2);
-    struct sluice_reader_options ro = {"s", "shardId-000000000000",
-                                       {SLUICE_TRIM_HORIZON, NULL, 0}, 2};
+    struct sluice_reader_options ro = {
+        "s", "shardId-000000000000", {SLUICE_TRIM_HORIZON, NULL, 0}, 2};
     struct sluice_reader *r = NULL;
     assert_int_equal(sluice_reader_open(c, &ro, &r), 0);
     char got[64] = "";

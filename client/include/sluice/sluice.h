@@ -18,11 +18,14 @@
  *    is freed. On failure `*out` is set to NULL and nothing needs freeing. Free functions accept
  *    NULL.
  *
- *  - Threads. A struct sluice_client is thread-safe: any number of threads may call any
- *    operation on one client at once (requests are multiplexed on one NNG socket per node, one
- *    NNG context per request). A producer is thread-safe except for sluice_producer_close. A
- *    reader belongs to one thread at a time. Nothing here installs signal handlers or touches
- *    global state other than NNG's.
+ *  - Threads. Every function may be called from any thread, concurrently with any other,
+ *    except where its comment says otherwise: sluice_client_free, sluice_producer_close, and
+ *    the sluice_reader_* functions (a reader belongs to one thread at a time; distinct readers
+ *    are independent). A struct sluice_client multiplexes its callers' requests on one NNG
+ *    socket per node, one NNG context per request. A result may be read by several threads but
+ *    freed only once, after they are done. The producer runs its own threads (one timer, one
+ *    per in-flight request) and calls the callback on them. Nothing here installs signal
+ *    handlers or touches global state other than NNG's.
  *
  *  - Retries. Retryable failures (NOT_LEADER, BUSY, throughput exceeded, internal and I/O
  *    errors, timeouts and unreachable nodes) are retried up to `max_retries` times with
@@ -166,9 +169,11 @@ struct sluice_stream_description {
     const struct sluice_shard *shards;
 };
 
+/* One stream of ListStreams. When the server sent names only, stream_arn is NULL and the
+ * other fields are 0. */
 struct sluice_stream_entry {
     const char *stream_name;
-    const char *stream_arn; /* NULL when the server sent names only */
+    const char *stream_arn;
     enum sluice_stream_status status;
     enum sluice_stream_mode mode;
     int64_t creation_timestamp_ms;
@@ -221,8 +226,7 @@ void sluice_stream_description_free(struct sluice_stream_description *d);
 /* ListShards, every page (the NextToken loop is done here): every shard within retention,
  * open and closed. Also refreshes the client's shard cache for `stream`. On success `*out` is
  * the caller's; free with sluice_shard_list_free. Thread-safe. */
-int sluice_list_shards(struct sluice_client *c, const char *stream,
-                       struct sluice_shard_list **out);
+int sluice_list_shards(struct sluice_client *c, const char *stream, struct sluice_shard_list **out);
 void sluice_shard_list_free(struct sluice_shard_list *l);
 
 /* IncreaseStreamRetentionPeriod / DecreaseStreamRetentionPeriod. Thread-safe. */
@@ -371,13 +375,13 @@ struct sluice_producer_result {
 typedef void (*sluice_producer_callback)(void *arg, const struct sluice_producer_result *r);
 
 struct sluice_producer_options {
-    uint32_t batch_records_max;   /* records per PutRecords (default and max 500) */
-    size_t batch_bytes_max;       /* data + keys per PutRecords (default and max 5 MiB) */
-    uint32_t linger_ms;           /* oldest buffered record waits at most this (default 100) */
-    size_t buffered_bytes_max;    /* data + keys not yet acknowledged (default 64 MiB) */
-    uint32_t in_flight_max;       /* concurrent PutRecords calls (default 4) */
-    uint32_t attempts_max;        /* PutRecords calls per record at most (default 8) */
-    uint32_t put_block_ms;        /* how long a full buffer blocks put (default 0: EBUSY now) */
+    uint32_t batch_records_max; /* records per PutRecords (default and max 500) */
+    size_t batch_bytes_max;     /* data + keys per PutRecords (default and max 5 MiB) */
+    uint32_t linger_ms;         /* oldest buffered record waits at most this (default 100) */
+    size_t buffered_bytes_max;  /* data + keys not yet acknowledged (default 64 MiB) */
+    uint32_t in_flight_max;     /* concurrent PutRecords calls (default 4) */
+    uint32_t attempts_max;      /* PutRecords calls per record at most (default 8) */
+    uint32_t put_block_ms;      /* how long a full buffer blocks put (default 0: EBUSY now) */
     sluice_producer_callback callback; /* may be NULL */
     void *callback_arg;
 };
@@ -395,10 +399,20 @@ int sluice_producer_new(struct sluice_client *c, const struct sluice_producer_op
 
 /* Buffers one record for `stream` (copied: the caller keeps its buffers) and returns at once.
  * The record is sent within linger_ms, or sooner when its stream's buffer fills a batch; its
- * outcome arrives through the callback with `user_ctx`. Failed entries are retried alone, with
- * backoff, up to attempts_max calls; within a batch, records keep their relative order. Returns
- * SLUICE_EINVAL for a bad key or size (no callback then), SLUICE_EBUSY when buffered_bytes_max
- * would be exceeded and put_block_ms passed without room. Thread-safe. */
+ * outcome arrives through the callback with `user_ctx`.
+ *
+ * Delivery: a PutRecords call that fails as a whole is retried by the client (max_retries);
+ * if it still fails, its records fail with that error. Entries that fail alone with a
+ * retryable error (throttled, internal failure) are resent, in their original relative order,
+ * after a backoff, until attempts_max calls have carried them. Order per partition key: a
+ * batch is held back while a record with one of its keys is in flight or awaiting a retry, so
+ * records of one key reach the server in put order (PutRecords itself may still apply a later
+ * entry of a key when an earlier one was throttled in the same call).
+ *
+ * Returns SLUICE_EVALIDATION or SLUICE_EINVAL for a record the server would refuse (key not
+ * 1-256 UTF-8 characters, data and key over 1 MiB, bad explicit hash key; no callback then),
+ * SLUICE_EBUSY when buffered_bytes_max would be exceeded and put_block_ms passed without room,
+ * SLUICE_EINVAL once sluice_producer_close has begun. Thread-safe. */
 int sluice_producer_put(struct sluice_producer *p, const char *stream,
                         const struct sluice_record_in *r, void *user_ctx);
 
@@ -411,7 +425,10 @@ int sluice_producer_flush(struct sluice_producer *p);
  * is running. NULL is ignored. Returns the flush's result. */
 int sluice_producer_close(struct sluice_producer *p);
 
-/* ---- shard reader -------------------------------------------------------------------------- */
+/* ---- shard reader --------------------------------------------------------------------------
+ *
+ * A reader follows one shard, page by page. It is used by one thread at a time (any thread);
+ * the client it reads through must outlive it. */
 
 struct sluice_reader_options {
     const char *stream;
