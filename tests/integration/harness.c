@@ -75,7 +75,45 @@ static bool answers(const char *url)
     return ok;
 }
 
+static pid_t spawn(struct th_node *n);
+
+int th_node_start_refused(struct th_node *n)
+{
+    pid_t pid = spawn(n);
+    for (int i = 0; i < 400; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("sluiced did not exit within 20 s; see %s", n->log);
+    return -1;
+}
+
 void th_node_start(struct th_node *n)
+{
+    pid_t pid = spawn(n);
+    n->pid = pid;
+    for (int i = 0; i < 400; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            n->pid = 0;
+            fail_msg("sluiced exited during start (status %d); see %s", status, n->log);
+        }
+        if (answers(n->url)) {
+            return;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("sluiced did not answer on %s within 20 s; see %s", n->url, n->log);
+}
+
+static pid_t spawn(struct th_node *n)
 {
     char listen[96], data[160];
     snprintf(listen, sizeof(listen), "--listen=%s", n->url);
@@ -101,20 +139,7 @@ void th_node_start(struct th_node *n)
         execv(argv[0], argv);
         _exit(127);
     }
-    n->pid = pid;
-    for (int i = 0; i < 400; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            n->pid = 0;
-            fail_msg("sluiced exited during start (status %d); see %s", status, n->log);
-        }
-        if (answers(n->url)) {
-            return;
-        }
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    fail_msg("sluiced did not answer on %s within 20 s; see %s", n->url, n->log);
+    return pid;
 }
 
 void th_node_stop(struct th_node *n)

@@ -33,6 +33,10 @@ void th_node_flag(struct th_node *n, const char *flag);
  * 20 s, until it answers. Fails the test otherwise. */
 void th_node_start(struct th_node *n);
 
+/* Starts sluiced expecting it to refuse to run: waits (up to 20 s) for it to exit and returns its
+ * exit status; fails the test if it serves instead. */
+int th_node_start_refused(struct th_node *n);
+
 /* SIGTERM and wait for a clean exit (status 0); fails the test otherwise. */
 void th_node_stop(struct th_node *n);
 
