@@ -125,9 +125,9 @@ static bool rate_wait(struct bench *b, uint64_t n)
     }
     pthread_mutex_lock(&b->rate_mu);
     double now = (double)now_us();
-    /* Idle time is not banked: a late sender does not get a burst to catch up with. */
-    if (b->next_slot_us < now - 100000.0) {
-        b->next_slot_us = now - 100000.0;
+    /* At most 2 ms of idle time is banked: a late sender gets no burst to catch up with. */
+    if (b->next_slot_us < now - 2000.0) {
+        b->next_slot_us = now - 2000.0;
     }
     double slot = b->next_slot_us;
     b->next_slot_us += (double)n * 1e6 / (double)b->rate;

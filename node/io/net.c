@@ -126,8 +126,10 @@ struct deferred {
     struct sl_net_req *r;
     nng_msg *m;
 };
-static _Thread_local struct deferred *tl_deferred;
-static _Thread_local size_t tl_n_deferred, tl_cap_deferred;
+/* Beyond this many, answers go out at once (no allocation: nothing to free per thread). */
+#define DEFERRED_MAX 512
+static _Thread_local struct deferred tl_deferred[DEFERRED_MAX];
+static _Thread_local size_t tl_n_deferred;
 static _Thread_local bool tl_deferring;
 
 static void send_now(struct sl_net_req *r, nng_msg *m)
@@ -165,9 +167,7 @@ void sl_net_reply(struct sl_net_req *r, const void *data, size_t len)
         return;
     }
     r->state = SENDING;
-    if (tl_deferring && (tl_n_deferred < tl_cap_deferred ||
-                         sl_grow((void **)&tl_deferred, &tl_cap_deferred, tl_n_deferred + 1,
-                                 sizeof(*tl_deferred)) == 0)) {
+    if (tl_deferring && tl_n_deferred < DEFERRED_MAX) {
         tl_deferred[tl_n_deferred++] = (struct deferred){r, m};
         return;
     }
@@ -180,6 +180,7 @@ int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options 
     int rv;
     struct sl_net_server *s = sl_calloc(1, sizeof(*s));
     if (!s) {
+        snprintf(err, err_len, "out of memory");
         return SL_ENOMEM;
     }
     s->opt = *opt;

@@ -560,7 +560,7 @@ static void *loop_main(void *arg)
         pthread_mutex_lock(&n->loop_mu);
         if (!n->loop_stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             uint64_t ns = (uint64_t)ts.tv_nsec + n->cfg.tick_ms * 1000000u;
             ts.tv_sec += (time_t)(ns / 1000000000u);
             ts.tv_nsec = (long)(ns % 1000000000u);
@@ -604,7 +604,11 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
     pthread_mutex_init(&n->wmu, NULL);
     pthread_cond_init(&n->wcond, NULL);
     pthread_mutex_init(&n->loop_mu, NULL);
-    pthread_cond_init(&n->loop_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ticks must not follow wall-clock steps */
+    pthread_cond_init(&n->loop_cond, &ca);
+    pthread_condattr_destroy(&ca);
     sl_control_init(&n->control);
     n->wpending = sl_store_batch_new();
     if (!n->wpending) {

@@ -114,7 +114,7 @@ static bool reply_verr(const struct call *c, const struct sl_verr *v)
 static void require(struct sl_verr *v, const char *field, const void *p)
 {
     if (!p) {
-        sl_verr_add(v, field, "null", 4, "Member must not be null");
+        sl_verr_add(v, field, NULL, 0, "Member must not be null");
     }
 }
 
@@ -715,8 +715,9 @@ static void op_describe_limits(const struct call *c, const Sluice__Request *rq)
 /* One record of a put, and what became of it. */
 struct put_slot {
     sl_u128 hash;
-    uint32_t shard; /* index into the stream's shards */
-    int err;        /* 0 or why it failed */
+    uint32_t shard;     /* index into the stream's shards */
+    uint64_t created_s; /* the shard's creation time, part of its sequence numbers */
+    int err;            /* 0 or why it failed */
     uint64_t seq_ix;
     uint64_t arrival_ms;
 };
@@ -725,7 +726,6 @@ struct put_call {
     struct call c;
     bool single; /* PutRecord (else PutRecords) */
     char stream[SL_STREAM_NAME_BYTES_MAX + 1];
-    uint64_t shard_created_s;
     uint32_t n_records;
     uint32_t parts_pending;
     struct put_slot *slots;
@@ -776,7 +776,7 @@ static void put_finish(struct put_call *p)
         }
         char shard_id[SL_SHARD_ID_MAX], seq[SL_SEQNO_STR_MAX];
         sl_shard_id_format(s->shard, shard_id);
-        struct sl_seqno sn = {p->shard_created_s, s->shard, s->seq_ix, s->arrival_ms / 1000};
+        struct sl_seqno sn = {s->created_s, s->shard, s->seq_ix, s->arrival_ms / 1000};
         sl_seqno_format(&sn, seq);
         Sluice__PutRecordResult res = SLUICE__PUT_RECORD_RESULT__INIT;
         res.shard_id = shard_id;
@@ -815,7 +815,7 @@ static void put_finish(struct put_call *p)
             o[i].e.error_message = o[i].msg;
         } else {
             sl_shard_id_format(s->shard, o[i].shard_id);
-            struct sl_seqno sn = {p->shard_created_s, s->shard, s->seq_ix, s->arrival_ms / 1000};
+            struct sl_seqno sn = {s->created_s, s->shard, s->seq_ix, s->arrival_ms / 1000};
             sl_seqno_format(&sn, o[i].seq);
             o[i].e.shard_id = o[i].shard_id;
             o[i].e.sequence_number = o[i].seq;
@@ -956,9 +956,9 @@ static void put(const struct call *c, bool single, const char *stream,
         sl_free(p);
         return;
     }
-    p->shard_created_s = s->created_ms / 1000;
     for (uint32_t i = 0; i < count; i++) {
         slots[i].shard = route(s, hashes[i]);
+        slots[i].created_s = s->shards[slots[i].shard].created_ms / 1000;
     }
     if (seq_for_ordering) {
         struct sl_seqno sn;
@@ -1207,6 +1207,7 @@ static void op_get_shard_iterator(const struct call *c, const Sluice__Request *r
                          .issued_ms = now};
     memcpy(t.stream, s->name, s->name_len);
     uint64_t first = g ? g->first_index : 1, applied = g ? g->applied : 0;
+    uint64_t last = g ? sl_raft_last_index(g->raft) : 0;
     uint64_t group = s->shards[shard].group;
     uint64_t shard_created_s = s->shards[shard].created_ms / 1000;
     pthread_mutex_unlock(&n->mu);
@@ -1225,6 +1226,15 @@ static void op_get_shard_iterator(const struct call *c, const Sluice__Request *r
             reply_error(c, SL_EINVAL,
                         "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream "
                         "%s under account %s did not come from this stream.",
+                        r->starting_sequence_number, r->shard_id, r->stream_name, n->cfg.account);
+            return;
+        }
+        if (sl_seqix_index(sn.seq_ix) > last) {
+            /* Never issued: it lies beyond the shard's log. */
+            reply_error(c, SL_EINVAL,
+                        "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream "
+                        "%s under account %s is invalid because it did not come from this "
+                        "shard's log.",
                         r->starting_sequence_number, r->shard_id, r->stream_name, n->cfg.account);
             return;
         }
@@ -1303,7 +1313,9 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
     require(&v, "shardIterator", r->shard_iterator);
     if (r->shard_iterator && (strlen(r->shard_iterator) < 1 || strlen(r->shard_iterator) > 512)) {
         sl_verr_add(&v, "shardIterator", r->shard_iterator, strlen(r->shard_iterator),
-                    "Member must have length less than or equal to 512");
+                    strlen(r->shard_iterator) < 1
+                        ? "Member must have length greater than or equal to 1"
+                        : "Member must have length less than or equal to 512");
     }
     if (r->has_limit) {
         sl_check_u64_range(&v, "limit", r->limit, 1, SL_GET_RECORDS_LIMIT_MAX);
@@ -1464,6 +1476,20 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
     res.next_shard_iterator = next;
     res.has_millis_behind_latest = true;
     bool caught_up = idx > applied;
+    if (!caught_up && o.n == 0) {
+        /* Nothing returned short of the tip (trimmed while reading): measure from the entry
+         * the next call starts at. */
+        uint32_t count;
+        struct sl_raft_entry e;
+        size_t got = 0;
+        last_arrival = tip_ms;
+        if (sl_store_read(n->store, group, idx, applied, 1, &e, 1, &got) == 0 && got == 1) {
+            if (e.data && sl_batch_peek(e.data->data, e.data->len, &count, &last_arrival) != 0) {
+                last_arrival = tip_ms;
+            }
+            sl_buf_unref(e.data);
+        }
+    }
     res.millis_behind_latest =
         caught_up || tip_ms < last_arrival ? 0 : (int64_t)(tip_ms - last_arrival);
     Sluice__Response resp = SLUICE__RESPONSE__INIT;

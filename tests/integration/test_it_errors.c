@@ -2,6 +2,8 @@
  * and value, and keeps serving on the same connection afterwards. Raw protobuf over NNG. */
 #include "harness.h"
 
+#include "core/shard/seqno.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,6 +244,38 @@ static void test_iterator_errors(void **state)
                  SLUICE__ERROR_CODE__INVALID_ARGUMENT, "Invalid ShardIterator.");
 }
 
+static void test_sequence_number_beyond_the_log_is_refused(void **state)
+{
+    /* The shard's own starting number, moved to the largest position a number can hold. */
+    Sluice__Request rq = SLUICE__REQUEST__INIT;
+    Sluice__DescribeStreamRequest r = SLUICE__DESCRIBE_STREAM_REQUEST__INIT;
+    r.stream_name = "errs";
+    rq.op_case = SLUICE__REQUEST__OP_DESCRIBE_STREAM;
+    rq.describe_stream = &r;
+    Sluice__Response *resp = th_call(node.url, &rq);
+    assert_non_null(resp);
+    assert_int_equal(resp->error, 0);
+    const char *start =
+        resp->describe_stream->shards[0]->sequence_number_range->starting_sequence_number;
+    struct sl_seqno sn;
+    assert_int_equal(sl_seqno_parse(start, strlen(start), &sn), 0);
+    sluice__response__free_unpacked(resp, NULL);
+    sn.seq_ix = SL_SEQIX_MAX;
+    char seq[SL_SEQNO_STR_MAX];
+    sl_seqno_format(&sn, seq);
+    expect_error(get_iterator("shardId-000000000000",
+                              SLUICE__SHARD_ITERATOR_TYPE__AFTER_SEQUENCE_NUMBER, seq),
+                 SLUICE__ERROR_CODE__INVALID_ARGUMENT, "did not come from this shard's log");
+    assert_still_serving();
+}
+
+static void test_missing_member_is_named_null(void **state)
+{
+    expect_error(
+        put(NULL, "k", "v", 1, NULL), SLUICE__ERROR_CODE__VALIDATION,
+        "Value null at 'streamName' failed to satisfy constraint: Member must not be null");
+}
+
 static void test_iterator_expires(void **state)
 {
     Sluice__Response *resp =
@@ -284,6 +318,8 @@ int main(void)
         cmocka_unit_test(test_explicit_hash_key_out_of_range),
         cmocka_unit_test(test_put_records_over_500_entries),
         cmocka_unit_test(test_iterator_errors),
+        cmocka_unit_test(test_sequence_number_beyond_the_log_is_refused),
+        cmocka_unit_test(test_missing_member_is_named_null),
         cmocka_unit_test(test_iterator_expires),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -73,9 +73,6 @@ static void mul10_add(uint64_t w[3], unsigned d)
     }
 }
 
-/* Writes `v` in decimal at `out`, left-padded with zeros to `width` digits when `width` > 0;
- * returns the number of digits written (no NUL). */
-
 size_t sl_seqno_format(const struct sl_seqno *s, char out[SL_SEQNO_STR_MAX])
 {
     SL_ASSERT(s->shard_created_s <= SL_SEQNO_TIME_S_MAX);
