@@ -345,6 +345,28 @@ int sl_node_propose_control(struct node *n, const struct sl_control_cmd *cmd, sl
 
 /* ---- writer thread ------------------------------------------------------------------------ */
 
+/* Waits until jobs are queued in `*queue` (or `*stop`), then swaps the queued array with the
+ * caller's (`*jobs`, `*cap`) and returns how many it holds: 0 only when stopping with nothing
+ * queued. Returns with `mu` held, so that the caller can take what goes with the jobs. */
+static size_t take_jobs(pthread_mutex_t *mu, pthread_cond_t *cond, const bool *stop,
+                        struct writer_job **queue, size_t *queue_n, size_t *queue_cap,
+                        struct writer_job **jobs, size_t *cap)
+{
+    pthread_mutex_lock(mu);
+    while (*queue_n == 0 && !*stop) {
+        pthread_cond_wait(cond, mu);
+    }
+    size_t n = *queue_n;
+    struct writer_job *tj = *jobs;
+    size_t tcap = *cap;
+    *jobs = *queue;
+    *cap = *queue_cap;
+    *queue = tj;
+    *queue_cap = tcap;
+    *queue_n = 0;
+    return n;
+}
+
 static void *writer_main(void *arg)
 {
     struct node *n = arg;
@@ -353,26 +375,16 @@ static void *writer_main(void *arg)
     size_t jobs_cap = 0;
     SL_ASSERT(batch != NULL);
     for (;;) {
-        pthread_mutex_lock(&n->wmu);
-        while (n->wjobs_n == 0 && !n->wstop) {
-            pthread_cond_wait(&n->wcond, &n->wmu);
-        }
-        if (n->wjobs_n == 0) {
+        /* Take everything queued since the last write: one fsync for all of it. */
+        size_t n_jobs = take_jobs(&n->wmu, &n->wcond, &n->wstop, &n->wjobs, &n->wjobs_n,
+                                  &n->wjobs_cap, &jobs, &jobs_cap);
+        if (n_jobs == 0) {
             pthread_mutex_unlock(&n->wmu);
             break;
         }
-        /* Take everything queued since the last write: one fsync for all of it. */
         struct sl_store_batch *tb = batch;
         batch = n->wpending;
         n->wpending = tb;
-        struct writer_job *tj = jobs;
-        size_t tcap = jobs_cap;
-        size_t n_jobs = n->wjobs_n;
-        jobs = n->wjobs;
-        jobs_cap = n->wjobs_cap;
-        n->wjobs = tj;
-        n->wjobs_cap = tcap;
-        n->wjobs_n = 0;
         pthread_mutex_unlock(&n->wmu);
 
         int rv = sl_store_write(n->store, batch, true);
@@ -381,6 +393,38 @@ static void *writer_main(void *arg)
             fatal("writing to the store", rv);
         }
         sl_store_batch_clear(batch);
+
+        /* Hand the durable writes to the applier and start on the next ones at once. */
+        pthread_mutex_lock(&n->amu);
+        if (n->ajobs_n + n_jobs > n->ajobs_cap &&
+            sl_grow((void **)&n->ajobs, &n->ajobs_cap, n->ajobs_n + n_jobs, sizeof(*n->ajobs)) !=
+                0) {
+            fatal("queueing durable writes", SL_ENOMEM);
+        }
+        memcpy(&n->ajobs[n->ajobs_n], jobs, n_jobs * sizeof(*jobs));
+        n->ajobs_n += n_jobs;
+        pthread_cond_signal(&n->acond);
+        pthread_mutex_unlock(&n->amu);
+    }
+    sl_store_batch_free(batch);
+    sl_free(jobs);
+    return NULL;
+}
+
+/* ---- applier thread ----------------------------------------------------------------------- */
+
+static void *applier_main(void *arg)
+{
+    struct node *n = arg;
+    struct writer_job *jobs = NULL;
+    size_t jobs_cap = 0;
+    for (;;) {
+        size_t n_jobs = take_jobs(&n->amu, &n->acond, &n->astop, &n->ajobs, &n->ajobs_n,
+                                  &n->ajobs_cap, &jobs, &jobs_cap);
+        pthread_mutex_unlock(&n->amu);
+        if (n_jobs == 0) {
+            break;
+        }
 
         /* Answers to the requests these writes complete go out after mu is released. */
         sl_net_defer_begin();
@@ -395,9 +439,17 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&n->mu);
         sl_net_defer_end();
     }
-    sl_store_batch_free(batch);
     sl_free(jobs);
     return NULL;
+}
+
+static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cond, bool *stop, pthread_t t)
+{
+    pthread_mutex_lock(mu);
+    *stop = true;
+    pthread_cond_signal(cond);
+    pthread_mutex_unlock(mu);
+    pthread_join(t, NULL);
 }
 
 /* ---- loop thread -------------------------------------------------------------------------- */
@@ -603,6 +655,8 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
     pthread_mutex_init(&n->mu, NULL);
     pthread_mutex_init(&n->wmu, NULL);
     pthread_cond_init(&n->wcond, NULL);
+    pthread_mutex_init(&n->amu, NULL);
+    pthread_cond_init(&n->acond, NULL);
     pthread_mutex_init(&n->loop_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -634,9 +688,13 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
     drive(n, c);
     pthread_mutex_unlock(&n->mu);
 
+    if (pthread_create(&n->applier, NULL, applier_main, n) != 0) {
+        snprintf(err, err_len, "cannot start the applier thread");
+        goto fail_store;
+    }
     if (pthread_create(&n->writer, NULL, writer_main, n) != 0) {
         snprintf(err, err_len, "cannot start the writer thread");
-        goto fail_store;
+        goto fail_applier;
     }
     if (pthread_create(&n->loop, NULL, loop_main, n) != 0) {
         snprintf(err, err_len, "cannot start the loop thread");
@@ -673,17 +731,11 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
     return 0;
 
 fail_loop:
-    pthread_mutex_lock(&n->loop_mu);
-    n->loop_stop = true;
-    pthread_cond_signal(&n->loop_cond);
-    pthread_mutex_unlock(&n->loop_mu);
-    pthread_join(n->loop, NULL);
+    stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
 fail_writer:
-    pthread_mutex_lock(&n->wmu);
-    n->wstop = true;
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
-    pthread_join(n->writer, NULL);
+    stop_thread(&n->wmu, &n->wcond, &n->wstop, n->writer);
+fail_applier:
+    stop_thread(&n->amu, &n->acond, &n->astop, n->applier);
 fail_store:
     for (size_t id = 0; id < n->groups_cap; id++) {
         if (n->groups[id]) {
@@ -714,17 +766,10 @@ void sl_node_stop(struct node *n)
     pthread_mutex_unlock(&n->mu);
     /* 2. No more requests. */
     sl_net_server_stop(n->net);
-    /* 3. The loop, then the writer once it has written what was queued. */
-    pthread_mutex_lock(&n->loop_mu);
-    n->loop_stop = true;
-    pthread_cond_signal(&n->loop_cond);
-    pthread_mutex_unlock(&n->loop_mu);
-    pthread_join(n->loop, NULL);
-    pthread_mutex_lock(&n->wmu);
-    n->wstop = true;
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
-    pthread_join(n->writer, NULL);
+    /* 3. The loop, then the writer once it has written what was queued, then the applier. */
+    stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
+    stop_thread(&n->wmu, &n->wcond, &n->wstop, n->writer);
+    stop_thread(&n->amu, &n->acond, &n->astop, n->applier);
 
     for (size_t id = 0; id < n->groups_cap; id++) {
         struct group *g = n->groups[id];
@@ -736,12 +781,15 @@ void sl_node_stop(struct node *n)
     }
     sl_free(n->groups);
     sl_free(n->wjobs);
+    sl_free(n->ajobs);
     sl_store_batch_free(n->wpending);
     sl_store_close(n->store);
     sl_control_close(&n->control);
     pthread_mutex_destroy(&n->mu);
     pthread_mutex_destroy(&n->wmu);
     pthread_cond_destroy(&n->wcond);
+    pthread_mutex_destroy(&n->amu);
+    pthread_cond_destroy(&n->acond);
     pthread_mutex_destroy(&n->loop_mu);
     pthread_cond_destroy(&n->loop_cond);
     sl_free(n);

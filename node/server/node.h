@@ -5,14 +5,16 @@
  *   - request workers (io/net.c) run the handlers in ops.c;
  *   - the loop thread ticks every group, activates new streams, finishes deletions, trims
  *     expired records;
- *   - the writer thread group-commits: it takes every write queued by every group, writes them
- *     as one synced RocksDB WriteBatch, then reports them durable and applies what committed.
+ *   - the writer thread group-commits: it takes every write queued by every group and writes
+ *     them as one synced RocksDB WriteBatch, then starts on the next;
+ *   - the applier thread reports each write durable to its group, applies what committed and
+ *     answers the requests that were waiting for it.
  * Everything below `mu` is guarded by it; RocksDB reads (GetRecords, AT_TIMESTAMP searches) run
  * without it.
  *
  * A write's path: handler -> propose (under mu) -> writer queue -> one fsync for everything
  * queued -> sl_raft_persisted -> committed entries applied -> the handler's request answered
- * from the writer thread.
+ * from the applier thread.
  */
 #ifndef SL_SERVER_NODE_H
 #define SL_SERVER_NODE_H
@@ -87,6 +89,15 @@ struct node {
     size_t wjobs_n, wjobs_cap;
     bool wstop;
     pthread_t writer;
+
+    /* Applier: writes the writer made durable, to report to their groups (guarded by amu). The
+     * writer starts its next write while the applier applies and answers the previous one. */
+    pthread_mutex_t amu;
+    pthread_cond_t acond;
+    struct writer_job *ajobs;
+    size_t ajobs_n, ajobs_cap;
+    bool astop;
+    pthread_t applier;
 
     pthread_mutex_t loop_mu;
     pthread_cond_t loop_cond;

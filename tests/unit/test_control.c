@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/codec.h"
@@ -1038,41 +1040,6 @@ static void test_control_restore_refuses_counts_larger_than_the_bytes(void **sta
     assert_restore_refused(bytes, len);
 }
 
-/* An allocator that fails the Nth allocation and counts live blocks. */
-struct failing {
-    long countdown;
-    long live;
-};
-
-static void *failing_malloc(void *ctx, size_t size)
-{
-    struct failing *f = ctx;
-    if (f->countdown == 0) {
-        return NULL;
-    }
-    f->countdown--;
-    f->live++;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    struct failing *f = ctx;
-    if (f->countdown == 0) {
-        return NULL;
-    }
-    f->countdown--;
-    f->live += ptr == NULL;
-    return realloc(ptr, size);
-}
-
-static void failing_free(void *ctx, void *ptr)
-{
-    struct failing *f = ctx;
-    f->live -= ptr != NULL;
-    free(ptr);
-}
-
 static void test_control_restore_out_of_memory_leaves_table_unchanged(void **state)
 {
     (void)state;
@@ -1083,11 +1050,10 @@ static void test_control_restore_out_of_memory_leaves_table_unchanged(void **sta
     create(&target, "keep", 42, 3);
     struct sl_buf *before = snapshot_of(&target);
     for (long n = 0;; n++) {
-        struct failing f = {n, 0};
-        struct sl_allocator a = {&f, failing_malloc, failing_realloc, failing_free};
-        sl_allocator_set(&a);
+        struct failing_alloc f;
+        failing_alloc_install(&f, n);
         int rv = sl_control_restore(&target, b->data, b->len);
-        sl_allocator_set(NULL);
+        failing_alloc_uninstall();
         if (rv == SL_OK) {
             assert_true(n > 0);
             break;

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/errors.h"
@@ -32,54 +34,18 @@ static void test_unknown_error_is_named_unknown(void **state)
     assert_string_equal(sl_err_kinesis_type(-9999), "InternalFailure");
 }
 
-/* A test allocator that fails the Nth allocation and counts live blocks. */
-struct failing {
-    long countdown; /* fail when it reaches 0; negative: never */
-    long live;
-};
-
-static void *failing_malloc(void *ctx, size_t size)
-{
-    struct failing *f = ctx;
-    if (f->countdown == 0) {
-        return NULL;
-    }
-    f->countdown--;
-    f->live++;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    struct failing *f = ctx;
-    if (f->countdown == 0) {
-        return NULL;
-    }
-    f->countdown--;
-    f->live += ptr == NULL;
-    return realloc(ptr, size);
-}
-
-static void failing_free(void *ctx, void *ptr)
-{
-    struct failing *f = ctx;
-    f->live--;
-    free(ptr);
-}
-
 static void test_allocator_can_be_replaced_and_fail(void **state)
 {
     (void)state;
-    struct failing f = {1, 0};
-    struct sl_allocator a = {&f, failing_malloc, failing_realloc, failing_free};
-    sl_allocator_set(&a);
+    struct failing_alloc f;
+    failing_alloc_install(&f, 1);
     void *p = sl_malloc(16);
     assert_non_null(p);
     assert_null(sl_malloc(16)); /* the second allocation fails */
     assert_int_equal(f.live, 1);
     sl_free(p);
     assert_int_equal(f.live, 0);
-    sl_allocator_set(NULL);
+    failing_alloc_uninstall();
 }
 
 static void test_calloc_refuses_overflow(void **state)
@@ -96,12 +62,11 @@ static void test_grow_keeps_array_on_failure(void **state)
     assert_int_equal(sl_grow((void **)&items, &cap, 3, sizeof(*items)), SL_OK);
     assert_true(cap >= 3);
     items[0] = 42;
-    struct failing f = {0, 0};
-    struct sl_allocator a = {&f, failing_malloc, failing_realloc, failing_free};
-    sl_allocator_set(&a);
+    struct failing_alloc f;
+    failing_alloc_install(&f, 0);
     size_t old_cap = cap;
     assert_int_equal(sl_grow((void **)&items, &cap, old_cap * 4, sizeof(*items)), SL_ENOMEM);
-    sl_allocator_set(NULL);
+    failing_alloc_uninstall();
     assert_int_equal(cap, old_cap);
     assert_int_equal(items[0], 42);
     sl_free(items);
@@ -110,9 +75,8 @@ static void test_grow_keeps_array_on_failure(void **state)
 static void test_buf_is_freed_with_its_last_reference(void **state)
 {
     (void)state;
-    struct failing f = {-1, 0};
-    struct sl_allocator a = {&f, failing_malloc, failing_realloc, failing_free};
-    sl_allocator_set(&a);
+    struct failing_alloc f;
+    failing_alloc_install(&f, -1);
     struct sl_buf *b = sl_buf_copy("hello", 5);
     assert_non_null(b);
     assert_int_equal(sl_buf_len(b), 5);
@@ -122,7 +86,7 @@ static void test_buf_is_freed_with_its_last_reference(void **state)
     assert_int_equal(f.live, 1);
     sl_buf_unref(b);
     assert_int_equal(f.live, 0);
-    sl_allocator_set(NULL);
+    failing_alloc_uninstall();
     assert_int_equal(sl_buf_len(NULL), 0);
 }
 

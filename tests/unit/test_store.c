@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/codec.h"
@@ -919,41 +921,6 @@ static void test_data_survives_close_and_reopen(void **state)
 /* ---- out of memory ----------------------------------------------------------------------------
  */
 
-/* An allocator that fails once `countdown` reaches 0 and counts live blocks. */
-struct failing {
-    long countdown; /* negative: never fail */
-    long live;
-};
-
-static void *failing_malloc(void *ctx, size_t size)
-{
-    struct failing *a = ctx;
-    if (a->countdown == 0) {
-        return NULL;
-    }
-    a->countdown -= a->countdown > 0;
-    a->live++;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    struct failing *a = ctx;
-    if (a->countdown == 0) {
-        return NULL;
-    }
-    a->countdown -= a->countdown > 0;
-    a->live += ptr == NULL;
-    return realloc(ptr, size);
-}
-
-static void failing_free(void *ctx, void *ptr)
-{
-    struct failing *a = ctx;
-    a->live -= ptr != NULL;
-    free(ptr);
-}
-
 static void test_add_update_out_of_memory_leaves_the_batch_unchanged(void **state)
 {
     struct fx *f = *state;
@@ -972,9 +939,8 @@ static void test_add_update_out_of_memory_leaves_the_batch_unchanged(void **stat
     };
     bool succeeded = false;
     for (long fail_at = 0; fail_at < 20 && !succeeded; fail_at++) {
-        struct failing a = {-1, 0};
-        struct sl_allocator alloc = {&a, failing_malloc, failing_realloc, failing_free};
-        sl_allocator_set(&alloc);
+        struct failing_alloc a;
+        failing_alloc_install(&a, -1);
         e[0].data = payload_of(G, 3, 2, 0);
         e[1].data = payload_of(G, 4, 2, 0);
         u.snapshot.data = sl_buf_copy("snap", 4);
@@ -997,7 +963,7 @@ static void test_add_update_out_of_memory_leaves_the_batch_unchanged(void **stat
         sl_buf_unref(e[1].data);
         sl_buf_unref(u.snapshot.data);
         assert_int_equal(a.live, 0);
-        sl_allocator_set(NULL);
+        failing_alloc_uninstall();
     }
     assert_true(succeeded);
     struct sl_raft_boot boot;
@@ -1012,13 +978,12 @@ static void test_read_out_of_memory_hands_out_nothing(void **state)
     struct fx *f = *state;
     fx_open(f);
     write_entries(f, G, 1, 5, 1, 0, 40);
-    struct failing a = {1, 0}; /* the first payload copy succeeds, the second fails */
-    struct sl_allocator alloc = {&a, failing_malloc, failing_realloc, failing_free};
-    sl_allocator_set(&alloc);
+    struct failing_alloc a;
+    failing_alloc_install(&a, 1); /* the first payload copy succeeds, the second fails */
     struct sl_raft_entry out[8];
     size_t n = 99;
     int rc = sl_store_read(f->s, G, 1, 5, SIZE_MAX, out, 8, &n);
-    sl_allocator_set(NULL);
+    failing_alloc_uninstall();
     assert_int_equal(rc, SL_ENOMEM);
     assert_int_equal(n, 0);
     assert_int_equal(a.live, 0);
