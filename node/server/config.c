@@ -200,6 +200,16 @@ int sl_config_load(struct sl_config *c, int argc, char **argv, char *err, size_t
                  "iterator-ttl-ms must be positive");
         return -1;
     }
+    if (c->shard_limit > UINT32_MAX || c->contexts > 65536 || c->workers > 1024) {
+        snprintf(err, err_len,
+                 "shard-limit must be at most %u, contexts at most 65536, workers at most 1024",
+                 UINT32_MAX);
+        return -1;
+    }
+    if (strlen(c->account) != 12 || strspn(c->account, "0123456789") != 12) {
+        snprintf(err, err_len, "account must be 12 digits, not '%s'", c->account);
+        return -1;
+    }
     if (strlen(c->az) == 0 || strlen(c->az) > 63) {
         snprintf(err, err_len, "az must be 1 to 63 characters, not '%s'", c->az);
         return -1;

@@ -32,7 +32,8 @@
       "length of one retention hour in ms; shorten it only to test retention quickly")             \
     X(retention_check_ms, "retention-check-ms", U64, "10000",                                      \
       "how often expired records are trimmed")                                                     \
-    X(iterator_ttl_ms, "iterator-ttl-ms", U64, "300000", "lifetime of a shard iterator")
+    X(iterator_ttl_ms, "iterator-ttl-ms", U64, "300000",                                           \
+      "lifetime of a shard iterator and of a ListShards NextToken")
 
 struct sl_config {
 #define SL_CONFIG_FIELD_STR(field)                    char field[SL_CONFIG_STR_MAX];

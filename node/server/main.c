@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -30,8 +31,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluiced: %s\n", err);
         return 1;
     }
+    if (strcmp(n->identity.az, cfg.az) != 0) {
+        fprintf(stderr,
+                "sluiced: warning: --az %s ignored: the data directory belongs to az %s (a node "
+                "keeps the zone it was created in)\n",
+                cfg.az, n->identity.az);
+    }
     printf("sluiced: node %llu (az %s) serving %s, data in %s\n", (unsigned long long)cfg.id,
-           cfg.az, cfg.listen, cfg.data_dir);
+           n->identity.az, cfg.listen, cfg.data_dir);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

@@ -620,6 +620,11 @@ static void op_list_shards(const struct call *c, const Sluice__Request *rq)
         reply_error(c, SL_EINVAL, "NextToken and StreamName cannot be provided together.");
         return;
     }
+    if (r->exclusive_start_shard_id && r->next_token) {
+        reply_error(c, SL_EINVAL,
+                    "NextToken and ExclusiveStartShardId cannot be provided together.");
+        return;
+    }
     if (!r->stream_name && !r->next_token) {
         reply_error(c, SL_EINVAL, "Either NextToken or StreamName should be provided.");
         return;

@@ -92,11 +92,15 @@ static void test_config_defaults_equal_the_key_table(void **state)
 static void test_config_flags_override_every_default(void **state)
 {
     (void)state;
-    /* Every key set by a flag, STR keys to "tcp://v-<name>", U64 keys to 1000 + row. */
+    /* Every key set by a flag, STR keys to "tcp://v-<name>" (the account, which must be 12
+     * digits, to "123456789012"), U64 keys to 1000 + row. */
     char values[32][SL_CONFIG_STR_MAX];
     const char *args[ARGS_MAX];
     int n_args = 0, row = 0;
-#define SET_STR(name) snprintf(values[row], SL_CONFIG_STR_MAX, "tcp://v-%s", name)
+#define SET_STR(name)                                                                              \
+    snprintf(values[row], SL_CONFIG_STR_MAX, "%s%s",                                               \
+             strcmp(name, "account") == 0 ? "" : "tcp://v-",                                       \
+             strcmp(name, "account") == 0 ? "123456789012" : name)
 #define SET_U64(name) snprintf(values[row], SL_CONFIG_STR_MAX, "%d", 1000 + row)
 #define SET_FLAG(field, name, type, def, help)                                                     \
     args[n_args++] = "--" name;                                                                    \
@@ -404,6 +408,15 @@ static void test_config_file_comment_longer_than_1024_bytes_is_ignored(void **st
     assert_int_equal(c.workers, 5);
 }
 
+static void test_config_account_must_be_12_digits(void **state)
+{
+    (void)state;
+    const char *args[] = {"--account", "12345", NULL};
+    struct sl_config c;
+    assert_int_equal(load_args(&c, args), -1);
+    assert_non_null(strstr(err, "account must be 12 digits"));
+}
+
 static void test_config_help_returns_1(void **state)
 {
     (void)state;
@@ -439,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_config_string_longer_than_field_is_named),
         cmocka_unit_test(test_config_listen_must_be_tcp),
         cmocka_unit_test(test_config_file_comment_longer_than_1024_bytes_is_ignored),
+        cmocka_unit_test(test_config_account_must_be_12_digits),
         cmocka_unit_test(test_config_help_returns_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
