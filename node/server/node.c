@@ -155,6 +155,8 @@ static struct group *group_open(struct node *n, uint64_t id, bool is_control)
     }
     g->applied = boot.applied;
     g->first_index = boot.snapshot.index + 1;
+    g->written_term = boot.hard_state.term;
+    g->written_vote = boot.hard_state.vote;
     if (!is_control) {
         g->tip_arrival_ms = newest_arrival(n, id, g->first_index, boot.last_index);
         g->last_arrival_ms = g->tip_arrival_ms;
@@ -275,8 +277,23 @@ static void drive(struct node *n, struct group *g)
         if (rv != 0) {
             fatal("taking a Raft update", rv);
         }
+        uint64_t persisted_now = 0;
         if (u.write_id != 0) {
-            queue_write(n, g->id, &u, true);
+            bool commit_only = !u.has_snapshot && u.truncate_from == 0 && u.n_entries == 0 &&
+                               u.hard_state.term == g->written_term &&
+                               u.hard_state.vote == g->written_vote &&
+                               g->durable_write_id == g->queued_write_id;
+            if (commit_only) {
+                /* Only the commit index moved and nothing of this group is on its way to the
+                 * disk. The commit index is a hint (raft.h): it goes out with the group's next
+                 * real write instead of costing an fsync of its own. */
+                persisted_now = u.write_id;
+            } else {
+                queue_write(n, g->id, &u, true);
+                g->queued_write_id = u.write_id;
+                g->written_term = u.hard_state.term;
+                g->written_vote = u.hard_state.vote;
+            }
         }
         /* Single-voter groups send nothing; peers come with clusters. */
         if (u.restore && g->is_control && u.restore_snapshot.data) {
@@ -297,6 +314,10 @@ static void drive(struct node *n, struct group *g)
             }
         }
         sl_raft_update_free(&u);
+        if (persisted_now != 0 && sl_node_group(n, id) == g) {
+            g->durable_write_id = g->queued_write_id = persisted_now;
+            sl_raft_persisted(g->raft, persisted_now);
+        }
     }
 }
 
@@ -432,6 +453,7 @@ static void *applier_main(void *arg)
         for (size_t i = 0; i < n_jobs; i++) {
             struct group *g = sl_node_group(n, jobs[i].group);
             if (g && jobs[i].write_id != 0 && !n->stopping) {
+                g->durable_write_id = jobs[i].write_id;
                 sl_raft_persisted(g->raft, jobs[i].write_id);
                 drive(n, g);
             }

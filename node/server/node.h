@@ -59,6 +59,10 @@ struct group {
     uint64_t tip_arrival_ms;  /* arrival of the newest applied record entry, 0: none */
     uint64_t last_arrival_ms; /* arrival given to the newest proposed entry (monotone) */
     struct waiter *waiters, *waiters_tail; /* in index order */
+    /* Writes: the term and vote last queued, the last write id queued and the last one the
+     * store reported durable (see drive: commit-only writes). */
+    uint64_t written_term, written_vote;
+    uint64_t queued_write_id, durable_write_id;
 };
 
 struct writer_job {
