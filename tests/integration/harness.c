@@ -61,7 +61,7 @@ static const char *sluiced_path(void)
     return p ? p : SLUICED_DEFAULT_PATH;
 }
 
-static bool answers(const char *url)
+bool th_answers(const char *url)
 {
     Sluice__Request rq = SLUICE__REQUEST__INIT;
     Sluice__DescribeLimitsRequest dl = SLUICE__DESCRIBE_LIMITS_REQUEST__INIT;
@@ -104,7 +104,7 @@ void th_node_start(struct th_node *n)
             n->pid = 0;
             fail_msg("sluiced exited during start (status %d); see %s", status, n->log);
         }
-        if (answers(n->url)) {
+        if (th_answers(n->url)) {
             return;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};

@@ -53,6 +53,9 @@ Sluice__Response *th_raw(const char *url, const void *data, size_t len);
 /* Packs and sends `rq`; as th_raw. */
 Sluice__Response *th_call(const char *url, Sluice__Request *rq);
 
+/* True when the node at `url` answers DescribeLimits successfully (it serves). */
+bool th_answers(const char *url);
+
 /* Milliseconds since the epoch. */
 uint64_t th_now_ms(void);
 
