@@ -26,6 +26,7 @@
 #include "server/config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -83,7 +84,7 @@ struct node {
     uint64_t control_applied;
     uint64_t control_snapshot_index;
     bool orphans_checked;
-    bool stopping;
+    atomic_bool stopping; /* read without mu by the request handlers */
 
     /* Writer: writes queued since the last fsync (guarded by wmu, taken after mu). */
     pthread_mutex_t wmu;
