@@ -200,6 +200,12 @@ int sl_config_load(struct sl_config *c, int argc, char **argv, char *err, size_t
                  "iterator-ttl-ms must be positive");
         return -1;
     }
+    if (c->retention_hour_ms > 3600000) {
+        snprintf(err, err_len,
+                 "retention-hour-ms may only shorten an hour (at most 3600000), not %llu",
+                 (unsigned long long)c->retention_hour_ms);
+        return -1;
+    }
     if (c->shard_limit > UINT32_MAX || c->contexts > 65536 || c->workers > 1024) {
         snprintf(err, err_len,
                  "shard-limit must be at most %u, contexts at most 65536, workers at most 1024",

@@ -483,6 +483,19 @@ static bool control_idle_leader(struct node *n)
            n->control_applied == sl_raft_last_index(c->raft);
 }
 
+/* True when every shard group leads and has applied its whole log. */
+static bool shards_ready(struct node *n)
+{
+    for (size_t id = 0; id < n->groups_cap; id++) {
+        struct group *g = n->groups[id];
+        if (g && !g->is_control &&
+            (sl_raft_role(g->raft) != SL_RAFT_LEADER || g->applied < sl_raft_last_index(g->raft))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Housekeeping the controller leader proposes: CREATING streams whose shard groups all have a
  * leader become ACTIVE; DELETING streams, whose groups are gone, are removed. One command at a
  * time, only while the controller has nothing uncommitted, so that nothing is proposed twice. */
@@ -723,11 +736,12 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         goto fail_writer;
     }
     /* Serve once the controller has elected itself and replayed its log, so that the first
-     * requests see every stream. */
+     * requests see every stream, and every shard group has applied its log, so that the first
+     * reads see every acknowledged record (the stored commit index may lag: it is a hint). */
     bool ready = false;
     for (uint64_t waited = 0; !ready && waited < 30000; waited += 5) {
         pthread_mutex_lock(&n->mu);
-        ready = control_idle_leader(n);
+        ready = control_idle_leader(n) && shards_ready(n);
         pthread_mutex_unlock(&n->mu);
         if (!ready) {
             nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
@@ -786,12 +800,13 @@ void sl_node_stop(struct node *n)
         }
     }
     pthread_mutex_unlock(&n->mu);
-    /* 2. No more requests. */
-    sl_net_server_stop(n->net);
-    /* 3. The loop, then the writer once it has written what was queued, then the applier. */
+    /* 2. The loop, then the writer once it has written what was queued, then the applier: none
+     * of them answers anything now, and none is left sending when the network goes. */
     stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
     stop_thread(&n->wmu, &n->wcond, &n->wstop, n->writer);
     stop_thread(&n->amu, &n->acond, &n->astop, n->applier);
+    /* 3. No more requests. */
+    sl_net_server_stop(n->net);
 
     for (size_t id = 0; id < n->groups_cap; id++) {
         struct group *g = n->groups[id];

@@ -213,7 +213,8 @@ static void propose_control(const struct call *c, const struct sl_control_cmd *c
     }
     cc->c = *c;
     cc->cmd = *cmd;
-    int rv = sl_node_propose_control(c->n, cmd, on_control_applied, cc);
+    int rv =
+        c->n->stopping ? SL_ENOTLEADER : sl_node_propose_control(c->n, cmd, on_control_applied, cc);
     if (rv != 0) {
         sl_free(cc);
         reply_error(c, rv == SL_ENOTLEADER ? SL_ENOTLEADER : SL_EBUSY,
@@ -1249,9 +1250,10 @@ static void op_get_shard_iterator(const struct call *c, const Sluice__Request *r
     } else if (type == SLUICE__SHARD_ITERATOR_TYPE__LATEST) {
         t.position = sl_seqix(applied + 1, 0);
     } else {
-        uint64_t at = first <= applied ? sl_node_find_arrival(n, group, first, applied,
-                                                              (uint64_t)r->timestamp_ms)
-                                       : applied + 1;
+        /* A time before the epoch is simply before every record. */
+        uint64_t ms = r->timestamp_ms > 0 ? (uint64_t)r->timestamp_ms : 0;
+        uint64_t at =
+            first <= applied ? sl_node_find_arrival(n, group, first, applied, ms) : applied + 1;
         t.position = sl_seqix(at, 0);
     }
     char text[SL_TOKEN_STR_MAX];
