@@ -600,7 +600,9 @@ static void retention_pass(struct node *n)
 {
     struct trim_job *jobs = NULL;
     size_t n_jobs = 0, cap = 0;
-    uint64_t now = sl_wall_ms();
+    /* The wall clock, but never ahead of the monotonic one: a clock stepped forward must not
+     * make unexpired records look expired (clock_guard.h). */
+    uint64_t now = sl_clock_guard_now(&n->retention_clock, sl_wall_ms(), sl_mono_ms());
     pthread_mutex_lock(&n->mu);
     for (size_t i = 0; i < n->control.n_streams; i++) {
         const struct sl_stream *s = n->control.streams[i];
@@ -687,6 +689,8 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         return -1;
     }
     n->cfg = *cfg;
+    /* Slack: one second per retention pass for the two clocks' ordinary drift. */
+    sl_clock_guard_init(&n->retention_clock, sl_wall_ms(), sl_mono_ms(), 1000);
     pthread_mutex_init(&n->mu, NULL);
     pthread_mutex_init(&n->wmu, NULL);
     pthread_cond_init(&n->wcond, NULL);

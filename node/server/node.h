@@ -21,6 +21,7 @@
 
 #include "core/control/control.h"
 #include "core/raft/raft.h"
+#include "core/shard/clock_guard.h"
 #include "io/net.h"
 #include "io/store.h"
 #include "server/config.h"
@@ -103,6 +104,8 @@ struct node {
     size_t ajobs_n, ajobs_cap;
     bool astop;
     pthread_t applier;
+
+    struct sl_clock_guard retention_clock; /* loop thread only */
 
     pthread_mutex_t loop_mu;
     pthread_cond_t loop_cond;
