@@ -77,12 +77,53 @@ bool th_answers(const char *url)
 
 static pid_t spawn(struct th_node *n);
 
+/* Every node this process started and has not reaped: a failing test jumps out before its
+ * cleanup, so whatever is left is killed when the test program exits. */
+#define LIVE_MAX 64
+static pid_t live[LIVE_MAX];
+
+static void kill_leftovers(void)
+{
+    for (int i = 0; i < LIVE_MAX; i++) {
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], NULL, 0);
+            live[i] = 0;
+        }
+    }
+}
+
+static void track(pid_t pid)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(kill_leftovers);
+        registered = true;
+    }
+    for (int i = 0; i < LIVE_MAX; i++) {
+        if (live[i] == 0) {
+            live[i] = pid;
+            return;
+        }
+    }
+}
+
+static void untrack(pid_t pid)
+{
+    for (int i = 0; i < LIVE_MAX; i++) {
+        if (live[i] == pid) {
+            live[i] = 0;
+        }
+    }
+}
+
 int th_node_start_refused(struct th_node *n)
 {
     pid_t pid = spawn(n);
     for (int i = 0; i < 400; i++) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
+            untrack(pid);
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -90,6 +131,7 @@ int th_node_start_refused(struct th_node *n)
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    untrack(pid);
     fail_msg("sluiced did not exit within 20 s; see %s", n->log);
     return -1;
 }
@@ -101,6 +143,7 @@ void th_node_start(struct th_node *n)
     for (int i = 0; i < 400; i++) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
+            untrack(pid);
             n->pid = 0;
             fail_msg("sluiced exited during start (status %d); see %s", status, n->log);
         }
@@ -139,6 +182,7 @@ static pid_t spawn(struct th_node *n)
         execv(argv[0], argv);
         _exit(127);
     }
+    track(pid);
     return pid;
 }
 
@@ -150,6 +194,7 @@ void th_node_stop(struct th_node *n)
     assert_int_equal(kill(n->pid, SIGTERM), 0);
     int status = 0;
     assert_int_equal(waitpid(n->pid, &status, 0), n->pid);
+    untrack(n->pid);
     n->pid = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -162,6 +207,7 @@ void th_node_kill9(struct th_node *n)
     }
     kill(n->pid, SIGKILL);
     waitpid(n->pid, NULL, 0);
+    untrack(n->pid);
     n->pid = 0;
 }
 
