@@ -1,6 +1,9 @@
 /* tool.c — helpers shared by the sluice CLI and sluice-bench (see tool.h). */
 #include "tool.h"
 
+#include "core/base64.h"
+#include "core/utf8.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,42 +321,6 @@ void tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
     free(big);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if it is not one. Rejects overlong
- * forms, surrogates and values above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((c & 0xe0) == 0xc0) {
-        n = 2, v = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, v = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    *cp = v;
-    return n;
-}
-
 void tool_buf_json_str(struct tool_buf *b, const char *s, size_t len)
 {
     if (s == NULL) {
@@ -365,7 +332,7 @@ void tool_buf_json_str(struct tool_buf *b, const char *s, size_t len)
     size_t run = 0; /* bytes at u[i - run .. i) to copy as they are */
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t n = utf8_seq(u + i, len - i, &cp);
+        size_t n = sl_utf8_decode(u + i, len - i, &cp);
         const char *esc = NULL;
         char tmp[8];
         if (n == 0) {
@@ -400,24 +367,12 @@ void tool_buf_json_str(struct tool_buf *b, const char *s, size_t len)
 
 void tool_buf_base64(struct tool_buf *b, const void *data, size_t len)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    /* In chunks of a multiple of 3 bytes, so that only the last one is padded. */
     const unsigned char *s = data;
-    char q[4];
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        q[0] = abc[v >> 18], q[1] = abc[(v >> 12) & 63], q[2] = abc[(v >> 6) & 63];
-        q[3] = abc[v & 63];
-        tool_buf_add(b, q, 4);
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)s[i] << 16;
-        q[0] = abc[v >> 18], q[1] = abc[(v >> 12) & 63], q[2] = '=', q[3] = '=';
-        tool_buf_add(b, q, 4);
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-        q[0] = abc[v >> 18], q[1] = abc[(v >> 12) & 63], q[2] = abc[(v >> 6) & 63], q[3] = '=';
-        tool_buf_add(b, q, 4);
+    char out[4 * 1024 + 1];
+    for (size_t i = 0; i < len; i += 3 * 1024) {
+        size_t n = len - i < 3 * 1024 ? len - i : 3 * 1024;
+        tool_buf_add(b, out, sl_base64_encode(s + i, n, out));
     }
 }
 
@@ -426,7 +381,7 @@ bool tool_printable_utf8(const void *data, size_t len)
     const unsigned char *u = data;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t n = utf8_seq(u + i, len - i, &cp);
+        size_t n = sl_utf8_decode(u + i, len - i, &cp);
         if (n == 0 || (cp < 0x20 && cp != '\t') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
             return false;
         }

@@ -2,6 +2,7 @@
 #include "core/shard/validate.h"
 
 #include "core/errors.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -34,39 +35,6 @@ static void put_str(struct writer *w, const char *s)
     put_bytes(w, s, strlen(s));
 }
 
-/* The length of the well-formed UTF-8 sequence at `p` (`n` bytes available), or 0 when there
- * is none: overlong forms, surrogates and code points above U+10FFFF are rejected. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-    unsigned char b = p[0];
-    size_t len;
-    uint32_t cp, min;
-    if (b < 0x80) {
-        return 1;
-    } else if ((b & 0xe0) == 0xc0) {
-        len = 2, cp = b & 0x1f, min = 0x80;
-    } else if ((b & 0xf0) == 0xe0) {
-        len = 3, cp = b & 0x0f, min = 0x800;
-    } else if ((b & 0xf8) == 0xf0) {
-        len = 4, cp = b & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
 /* Appends a client-supplied value: at most SL_VERR_VALUE_BYTES_MAX bytes, cut between
  * characters and followed by "..." when longer. NUL bytes (which would end the C string) and
  * bytes that are not part of valid UTF-8 (which JSON cannot carry) become '?'. */
@@ -75,7 +43,7 @@ static void put_value(struct writer *w, const char *value, size_t len)
     const unsigned char *p = (const unsigned char *)value;
     size_t off = 0, shown = 0;
     while (off < len) {
-        size_t seq = p[off] == 0 ? 0 : utf8_seq_len(p + off, len - off);
+        size_t seq = p[off] == 0 ? 0 : sl_utf8_decode(p + off, len - off, NULL);
         size_t out = seq ? seq : 1;
         if (shown + out > SL_VERR_VALUE_BYTES_MAX) {
             break;
@@ -201,7 +169,7 @@ bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s,
     const unsigned char *p = (const unsigned char *)s;
     size_t chars = 0;
     for (size_t off = 0; off < len; chars++) {
-        size_t seq = utf8_seq_len(p + off, len - off);
+        size_t seq = sl_utf8_decode(p + off, len - off, NULL);
         if (seq == 0) {
             sl_verr_add(v, field, s, len, "Member must be valid UTF-8");
             return false;
