@@ -55,10 +55,8 @@ static uint64_t newest_arrival(struct node *n, uint64_t group, uint64_t first, u
         if (sl_store_read(n->store, group, i, i, 1, &e, 1, &got) != 0 || got == 0) {
             return 0;
         }
-        uint32_t count;
         uint64_t arrival = 0;
-        bool is_records = e.type == SL_RAFT_ENTRY_NORMAL && e.data &&
-                          sl_batch_peek(e.data->data, e.data->len, &count, &arrival) == 0;
+        bool is_records = sl_batch_entry_arrival(&e, &arrival);
         sl_buf_unref(e.data);
         if (is_records) {
             return arrival;
@@ -80,36 +78,35 @@ static int group_table_put(struct node *n, struct group *g)
     return 0;
 }
 
+/* Ends queueing a write into the writer's pending batch (`rv`: what adding it returned), with
+ * a job naming its group and the write id to report durable (0: none). Under wmu; releases it. */
+static void queue_job_unlock(struct node *n, int rv, uint64_t group, uint64_t write_id)
+{
+    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
+        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
+    }
+    if (rv != 0) {
+        fatal("queueing a write", rv);
+    }
+    n->wjobs[n->wjobs_n++] = (struct writer_job){group, write_id};
+    pthread_cond_signal(&n->wcond);
+    pthread_mutex_unlock(&n->wmu);
+}
+
 /* Queues the write of update `u` of `group` for the next fsync; with `report`, the writer then
  * tells the group it is durable (sl_raft_persisted). */
 static void queue_write(struct node *n, uint64_t group, const struct sl_raft_update *u, bool report)
 {
     pthread_mutex_lock(&n->wmu);
-    int rv = sl_store_batch_add_update(n->wpending, group, u);
-    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
-        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
-    }
-    if (rv != 0) {
-        fatal("queueing a write", rv);
-    }
-    n->wjobs[n->wjobs_n++] = (struct writer_job){group, report ? u->write_id : 0};
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
+    queue_job_unlock(n, sl_store_batch_add_update(n->wpending, group, u), group,
+                     report ? u->write_id : 0);
 }
 
+/* Queues the removal of everything stored for `group`. */
 static void queue_drop(struct node *n, uint64_t group)
 {
     pthread_mutex_lock(&n->wmu);
-    int rv = sl_store_batch_drop_group(n->wpending, group);
-    if (rv == 0 && n->wjobs_n == n->wjobs_cap) {
-        rv = sl_grow((void **)&n->wjobs, &n->wjobs_cap, n->wjobs_n + 1, sizeof(*n->wjobs));
-    }
-    if (rv != 0) {
-        fatal("queueing a write", rv);
-    }
-    n->wjobs[n->wjobs_n++] = (struct writer_job){group, 0};
-    pthread_cond_signal(&n->wcond);
-    pthread_mutex_unlock(&n->wmu);
+    queue_job_unlock(n, sl_store_batch_drop_group(n->wpending, group), group, 0);
 }
 
 /* Creates group `id` from what the store holds, or as a brand-new group whose only voter is
@@ -257,10 +254,8 @@ static void apply_control(struct node *n, struct group *g, const struct sl_raft_
 
 static void apply_shard(struct node *n, struct group *g, const struct sl_raft_entry *e)
 {
-    uint32_t count;
     uint64_t arrival;
-    if (e->type == SL_RAFT_ENTRY_NORMAL && e->data &&
-        sl_batch_peek(e->data->data, e->data->len, &count, &arrival) == 0) {
+    if (sl_batch_entry_arrival(e, &arrival)) {
         g->tip_arrival_ms = arrival;
     }
     g->applied = e->index;
@@ -553,32 +548,35 @@ static void control_housekeeping(struct node *n)
     }
 }
 
+bool sl_node_first_record(struct node *n, uint64_t group, uint64_t lo, uint64_t hi, uint64_t *index,
+                          uint64_t *arrival_ms)
+{
+    bool found = false;
+    for (uint64_t at = lo; at <= hi && !found;) {
+        struct sl_raft_entry e[8];
+        size_t got = 0;
+        if (sl_store_read(n->store, group, at, hi, 1, e, 8, &got) != 0 || got == 0) {
+            break;
+        }
+        for (size_t i = 0; i < got; i++) {
+            if (!found && sl_batch_entry_arrival(&e[i], arrival_ms)) {
+                found = true;
+                *index = e[i].index;
+            }
+            sl_buf_unref(e[i].data);
+        }
+        at = e[got - 1].index + 1;
+    }
+    return found;
+}
+
 uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint64_t hi, uint64_t ms)
 {
     uint64_t l = lo, h = hi + 1;
     while (l < h) {
         uint64_t mid = l + (h - l) / 2;
-        uint64_t at = mid, arrival = 0;
-        bool found = false;
-        while (at <= hi && !found) {
-            struct sl_raft_entry e[8];
-            size_t got = 0;
-            if (sl_store_read(n->store, group, at, hi, 1, e, 8, &got) != 0 || got == 0) {
-                break;
-            }
-            for (size_t i = 0; i < got; i++) {
-                uint32_t count;
-                if (!found && e[i].type == SL_RAFT_ENTRY_NORMAL && e[i].data &&
-                    sl_batch_peek(e[i].data->data, e[i].data->len, &count, &arrival) == 0) {
-                    found = true;
-                    at = e[i].index;
-                }
-                sl_buf_unref(e[i].data);
-            }
-            if (!found) {
-                at = e[got - 1].index + 1;
-            }
-        }
+        uint64_t at, arrival;
+        bool found = sl_node_first_record(n, group, mid, hi, &at, &arrival);
         if (!found || arrival >= ms) {
             h = mid;
         } else {

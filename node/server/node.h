@@ -134,6 +134,11 @@ int sl_node_propose(struct node *n, struct group *g, struct sl_buf *data, sl_wai
 int sl_node_propose_control(struct node *n, const struct sl_control_cmd *cmd, sl_waiter_fn fn,
                             void *arg);
 
+/* The first entry of shard group `group` in [lo, hi] that holds records: its index and arrival
+ * time; false when there is none (or it cannot be read). Reads the store: call without mu. */
+bool sl_node_first_record(struct node *n, uint64_t group, uint64_t lo, uint64_t hi, uint64_t *index,
+                          uint64_t *arrival_ms);
+
 /* First index in [lo, hi] of shard group `group` whose record entry arrived at or after `ms`
  * (entries without records count as arriving with the next record entry); hi + 1 when none.
  * A binary search over the store (arrival times are monotone in a shard): call without mu. */

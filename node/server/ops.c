@@ -1267,12 +1267,16 @@ static void op_get_shard_iterator(const struct call *c, const Sluice__Request *r
 }
 
 /* Records read for one GetRecords answer; payload buffers stay referenced until it is sent. */
+struct rec_out {
+    Sluice__Record rec;
+    char seq[SL_SEQNO_STR_MAX];
+    char *key; /* NUL-terminated copy: keys in a batch are not */
+};
+
 struct read_out {
-    Sluice__Record *recs;
-    Sluice__Record **ptrs;
-    char (*seqs)[SL_SEQNO_STR_MAX];
-    char **keys;
+    struct rec_out *recs;
     size_t n, cap;
+    Sluice__Record **ptrs; /* filled once `recs` stops moving */
     struct sl_buf **bufs;
     size_t n_bufs, bufs_cap;
 };
@@ -1280,35 +1284,14 @@ struct read_out {
 static void read_out_free(struct read_out *o)
 {
     for (size_t i = 0; i < o->n; i++) {
-        sl_free(o->keys[i]);
+        sl_free(o->recs[i].key);
     }
     for (size_t i = 0; i < o->n_bufs; i++) {
         sl_buf_unref(o->bufs[i]);
     }
     sl_free(o->recs);
     sl_free(o->ptrs);
-    sl_free(o->seqs);
-    sl_free(o->keys);
     sl_free(o->bufs);
-}
-
-static int read_out_reserve(struct read_out *o, size_t need)
-{
-    if (need <= o->cap) {
-        return 0;
-    }
-    size_t cap = o->cap;
-    size_t cap2 = o->cap, cap3 = o->cap, cap4 = o->cap;
-    if (sl_grow((void **)&o->recs, &cap, need, sizeof(*o->recs)) != 0 ||
-        sl_grow((void **)&o->ptrs, &cap2, need, sizeof(*o->ptrs)) != 0 ||
-        sl_grow((void **)&o->seqs, &cap3, need, sizeof(*o->seqs)) != 0 ||
-        sl_grow((void **)&o->keys, &cap4, need, sizeof(*o->keys)) != 0) {
-        return SL_ENOMEM;
-    }
-    size_t m = cap < cap2 ? cap : cap2;
-    m = m < cap3 ? m : cap3;
-    o->cap = m < cap4 ? m : cap4;
-    return 0;
 }
 
 static void op_get_records(const struct call *c, const Sluice__Request *rq)
@@ -1409,32 +1392,30 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
                     full = true;
                     break;
                 }
-                if (read_out_reserve(&o, o.n + 1) != 0) {
+                char *key = sl_malloc(br.key_len + 1u);
+                if (!key || (o.n == o.cap &&
+                             sl_grow((void **)&o.recs, &o.cap, o.n + 1, sizeof(*o.recs)) != 0)) {
+                    sl_free(key);
                     rv = SL_ENOMEM;
                     full = true;
                     break;
                 }
+                memcpy(key, br.key, br.key_len);
+                key[br.key_len] = '\0';
+                struct rec_out *out = &o.recs[o.n];
                 Sluice__Record init = SLUICE__RECORD__INIT;
-                Sluice__Record *rec = &o.recs[o.n];
+                Sluice__Record *rec = &out->rec;
                 *rec = init;
+                out->key = key;
                 struct sl_seqno sn = {created_s, t.shard_index, sl_seqix(idx, k - 1),
                                       sl_batch_arrival_ms(&rd) / 1000};
-                sl_seqno_format(&sn, o.seqs[o.n]);
+                sl_seqno_format(&sn, out->seq);
 
                 rec->has_approximate_arrival_timestamp_ms = true;
                 rec->approximate_arrival_timestamp_ms = (int64_t)sl_batch_arrival_ms(&rd);
                 rec->has_data = true;
                 rec->data.data = (uint8_t *)br.data;
                 rec->data.len = br.data_len;
-                o.keys[o.n] = sl_malloc(br.key_len + 1u);
-                if (!o.keys[o.n]) {
-                    rv = SL_ENOMEM;
-                    full = true;
-                    break;
-                }
-                memcpy(o.keys[o.n], br.key, br.key_len);
-                o.keys[o.n][br.key_len] = '\0';
-                rec->partition_key = o.keys[o.n];
                 o.n++;
                 bytes += size;
                 took = true;
@@ -1462,16 +1443,21 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
             break; /* stopped at a gap */
         }
     }
+    o.ptrs = rv == 0 ? sl_calloc(o.n + 1, sizeof(*o.ptrs)) : NULL;
+    if (rv == 0 && !o.ptrs) {
+        rv = SL_ENOMEM;
+    }
     if (rv != 0) {
         reply_error(c, rv, "reading shard shardId-%012u of stream %s failed: %s", t.shard_index,
                     t.stream, sl_strerror(rv));
         read_out_free(&o);
         return;
     }
-    /* The arrays moved as they grew: point into them only now. */
+    /* The array moved as it grew: point into it only now. */
     for (size_t i = 0; i < o.n; i++) {
-        o.recs[i].sequence_number = o.seqs[i];
-        o.ptrs[i] = &o.recs[i];
+        o.recs[i].rec.sequence_number = o.recs[i].seq;
+        o.recs[i].rec.partition_key = o.recs[i].key;
+        o.ptrs[i] = &o.recs[i].rec;
     }
     Sluice__GetRecordsResult res = SLUICE__GET_RECORDS_RESULT__INIT;
     res.n_records = o.n;
@@ -1484,17 +1470,11 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
     res.has_millis_behind_latest = true;
     bool caught_up = idx > applied;
     if (!caught_up && o.n == 0) {
-        /* Nothing returned short of the tip (trimmed while reading): measure from the entry
+        /* Nothing returned short of the tip (trimmed while reading): measure from the record
          * the next call starts at. */
-        uint32_t count;
-        struct sl_raft_entry e;
-        size_t got = 0;
-        last_arrival = tip_ms;
-        if (sl_store_read(n->store, group, idx, applied, 1, &e, 1, &got) == 0 && got == 1) {
-            if (e.data && sl_batch_peek(e.data->data, e.data->len, &count, &last_arrival) != 0) {
-                last_arrival = tip_ms;
-            }
-            sl_buf_unref(e.data);
+        uint64_t at;
+        if (!sl_node_first_record(n, group, idx, applied, &at, &last_arrival)) {
+            last_arrival = tip_ms;
         }
     }
     res.millis_behind_latest =

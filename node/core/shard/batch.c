@@ -169,3 +169,10 @@ uint64_t sl_batch_arrival_ms(const struct sl_batch_reader *rd)
 {
     return rd->arrival_ms;
 }
+
+bool sl_batch_entry_arrival(const struct sl_raft_entry *e, uint64_t *arrival_ms)
+{
+    uint32_t count;
+    return e->type == SL_RAFT_ENTRY_NORMAL && e->data &&
+           sl_batch_peek(e->data->data, e->data->len, &count, arrival_ms) == 0;
+}

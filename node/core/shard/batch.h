@@ -26,6 +26,8 @@
 #ifndef SL_SHARD_BATCH_H
 #define SL_SHARD_BATCH_H
 
+#include "core/raft/raft.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,5 +85,9 @@ uint64_t sl_batch_arrival_ms(const struct sl_batch_reader *rd);
  * time and returns 0, or returns SL_ECORRUPT when the payload is shorter than a header and
  * trailer or has the wrong version, kind or count. Does not check the CRC. */
 int sl_batch_peek(const void *payload, size_t len, uint32_t *count, uint64_t *arrival_ms);
+
+/* True when log entry `e` holds a batch of records (not a NOOP or a configuration), storing its
+ * arrival time. Reads only the header. */
+bool sl_batch_entry_arrival(const struct sl_raft_entry *e, uint64_t *arrival_ms);
 
 #endif
