@@ -24,6 +24,8 @@
 
 #include "io/store.h"
 
+#include "io/crypto.h"
+
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/codec.h"
@@ -32,7 +34,6 @@
 #include "core/raft/membership.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <rocksdb/c.h>
 
 #include <dirent.h>
@@ -330,19 +331,6 @@ int sl_store_batch_drop_group(struct sl_store_batch *b, uint64_t group)
     account(b, push_op(b, OP_DELETE, FAM_HARD, k, 8));
     snap_key(k, group);
     account(b, push_op(b, OP_DELETE, FAM_META, k, SNAP_KEY_BYTES));
-    return SL_OK;
-}
-
-int sl_store_batch_trim_log(struct sl_store_batch *b, uint64_t group, uint64_t below)
-{
-    if (below == 0) {
-        return SL_OK;
-    }
-    int rc = reserve_ops(b, 1);
-    if (rc != SL_OK) {
-        return rc;
-    }
-    push_log_range(b, group, 0, below - 1);
     return SL_OK;
 }
 
@@ -1037,8 +1025,8 @@ static int create_store(struct opening *op, struct sl_store *s, struct sl_store_
         say(op, "data directory %s: cannot create %s: %s", op->dir, op->creating, strerror(errno));
         return SL_EIO;
     }
-    if (RAND_bytes(id->cluster_id, sizeof(id->cluster_id)) != 1 ||
-        RAND_bytes(id->secret, sizeof(id->secret)) != 1) {
+    if (sl_random_bytes(id->cluster_id, sizeof(id->cluster_id)) != 0 ||
+        sl_random_bytes(id->secret, sizeof(id->secret)) != 0) {
         say(op, "data directory %s: OpenSSL could not provide random bytes for the identity",
             op->dir);
         return SL_EIO;

@@ -95,10 +95,6 @@ int sl_store_batch_add_update(struct sl_store_batch *b, uint64_t group,
  * SL_ENOMEM (then `b` is unchanged, as for the other batch_add functions). */
 int sl_store_batch_drop_group(struct sl_store_batch *b, uint64_t group);
 
-/* Drops log entries of `group` with index < `below` (retention trimming of a log whose
- * snapshot already covers them). Returns 0 or SL_ENOMEM. */
-int sl_store_batch_trim_log(struct sl_store_batch *b, uint64_t group, uint64_t below);
-
 /* Applies `b` atomically; with `sync`, returns only once it is durable (fsync). Returns 0 or
  * SL_EIO. `b` is left as it was (clear it to reuse). An empty batch writes nothing. */
 int sl_store_write(struct sl_store *s, struct sl_store_batch *b, bool sync);

@@ -700,25 +700,6 @@ static void test_drop_group_leaves_other_groups_intact(void **state)
     }
 }
 
-static void test_trim_log_drops_entries_below(void **state)
-{
-    struct fx *f = *state;
-    fx_open(f);
-    write_entries(f, G, 1, 10, 1, 0, 0);
-    write_entries(f, G + 1, 1, 10, 1, 0, 0);
-    apply_batch(f, sl_store_batch_trim_log, G, 8);
-    uint64_t first, last;
-    assert_int_equal(sl_store_log_bounds(f->s, G, &first, &last), SL_OK);
-    assert_int_equal(first, 8);
-    assert_int_equal(last, 10);
-    assert_int_equal(sl_store_log_bounds(f->s, G + 1, &first, &last), SL_OK);
-    assert_int_equal(first, 1);
-    struct sl_raft_entry out[4];
-    assert_int_equal(read_all(f, G, 8, 10, out, 4), 3);
-    assert_entry(&out[0], G, 8, 1, 0);
-    release(out, 3);
-}
-
 static void test_read_stops_after_out_max_entries(void **state)
 {
     struct fx *f = *state;
@@ -1015,7 +996,6 @@ int main(void)
         T(test_snapshot_drops_the_prefix_and_is_loaded_with_config_and_data),
         T(test_snapshot_past_the_log_empties_it_and_sets_last_index),
         T(test_drop_group_leaves_other_groups_intact),
-        T(test_trim_log_drops_entries_below),
         T(test_read_stops_after_out_max_entries),
         T(test_read_stops_before_bytes_max_but_returns_the_first_entry),
         T(test_read_ends_at_a_missing_index),
