@@ -19,6 +19,7 @@ struct sl_net_req {
     nng_aio *aio;
     enum req_state state;
     nng_msg *msg;
+    void *carry;             /* from the fast handler to the worker's */
     struct sl_net_req *next; /* in the worker queue */
 };
 
@@ -68,7 +69,9 @@ static void on_aio(void *arg)
             nng_msg *m = r->msg;
             r->msg = NULL;
             r->state = HANDLING;
-            if (r->s->opt.fast_handler(r->s->opt.arg, r, nng_msg_body(m), nng_msg_len(m))) {
+            r->carry = NULL;
+            if (r->s->opt.fast_handler(r->s->opt.arg, r, nng_msg_body(m), nng_msg_len(m),
+                                       &r->carry)) {
                 nng_msg_free(m);
                 return;
             }
@@ -114,9 +117,11 @@ static void *worker_main(void *arg)
         /* The reply may be sent, and the next request received into r->msg, before the handler
          * returns: take the message out first. */
         nng_msg *m = r->msg;
+        void *carry = r->carry;
         r->msg = NULL;
+        r->carry = NULL;
         r->state = HANDLING;
-        s->opt.handler(s->opt.arg, r, nng_msg_body(m), nng_msg_len(m));
+        s->opt.handler(s->opt.arg, r, nng_msg_body(m), nng_msg_len(m), carry);
         nng_msg_free(m);
     }
 }
@@ -260,6 +265,9 @@ void sl_net_server_stop(struct sl_net_server *s)
         nng_aio_stop(s->reqs[i].aio);
     }
     for (unsigned i = 0; i < s->n_reqs; i++) {
+        if (s->reqs[i].carry && s->opt.free_carry) {
+            s->opt.free_carry(s->reqs[i].carry);
+        }
         if (s->reqs[i].msg) {
             nng_msg_free(s->reqs[i].msg);
         }

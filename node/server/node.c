@@ -760,6 +760,7 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         .recv_bytes_max = 32u << 20,
         .handler = sl_ops_handle,
         .fast_handler = sl_ops_handle_fast,
+        .free_carry = sl_ops_free_request,
         .arg = n,
     };
     if (sl_net_server_start(&n->net, &no, err, err_len) != 0) {

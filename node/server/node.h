@@ -147,7 +147,9 @@ uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint6
 
 /* The request handlers given to io/net.c (ops.c): writes on the network thread, the rest on
  * a worker. */
-void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len);
-bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len);
+void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len, void *carry);
+bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
+                        void **carry);
+void sl_ops_free_request(void *rq);
 
 #endif

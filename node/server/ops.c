@@ -1517,32 +1517,41 @@ static const struct op ops[] = {
 };
 
 /* Writes never block on the disk in their handler (they wait for the writer thread), so they
- * are handled on the network thread that received them. */
-bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len)
+ * are handled on the network thread that received them; every other request goes to a worker
+ * with its decoded form. */
+bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
+                        void **carry)
 {
     struct call c = {.n = arg, .req = req, .request_id = 0};
     Sluice__Request *rq = sluice__request__unpack(NULL, len, data);
     if (!rq) {
-        return false;
+        return false; /* the worker answers SerializationException */
     }
     bool fast = !c.n->stopping && (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD ||
                                    rq->op_case == SLUICE__REQUEST__OP_PUT_RECORDS);
-    if (fast) {
-        c.request_id = rq->request_id;
-        if (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD) {
-            op_put_record(&c, rq);
-        } else {
-            op_put_records(&c, rq);
-        }
+    if (!fast) {
+        *carry = rq;
+        return false;
+    }
+    c.request_id = rq->request_id;
+    if (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD) {
+        op_put_record(&c, rq);
+    } else {
+        op_put_records(&c, rq);
     }
     sluice__request__free_unpacked(rq, NULL);
-    return fast;
+    return true;
 }
 
-void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len)
+void sl_ops_free_request(void *rq)
+{
+    sluice__request__free_unpacked(rq, NULL);
+}
+
+void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len, void *carry)
 {
     struct call c = {.n = arg, .req = req, .request_id = 0};
-    Sluice__Request *rq = sluice__request__unpack(NULL, len, data);
+    Sluice__Request *rq = carry ? carry : sluice__request__unpack(NULL, len, data);
     if (!rq) {
         reply_error(&c, SL_ESERIAL,
                     "the request (%zu bytes) is not a valid sluice.Request protobuf message", len);
@@ -1556,8 +1565,9 @@ void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t l
         }
     }
     if (!op) {
-        reply_error(&c, SL_EUNKNOWNOP, "the request names no operation this node knows (field %d)",
-                    (int)rq->op_case);
+        reply_error(&c, SL_EUNKNOWNOP,
+                    "the request names no operation this node knows (its operation field is "
+                    "empty or newer than this node)");
     } else if (c.n->stopping) {
         reply_error(&c, SL_ENOTLEADER, "the node is shutting down; retry on another node");
     } else {
