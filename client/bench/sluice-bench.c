@@ -587,7 +587,11 @@ int main(int argc, char **argv)
 out:
     sluice_shard_list_free(shards);
     if (create) {
+        /* Waits until it is gone, so that the next run may create the name again. */
         int drc = sluice_delete_stream(b.c, b.stream, 1);
+        if (drc == 0) {
+            drc = sluice_wait_deleted(b.c, b.stream, 120000);
+        }
         if (drc != 0) {
             fprintf(stderr, "sluice-bench: delete %s: %s: %s\n", b.stream, sluice_errname(drc),
                     sluice_errmsg());

@@ -239,12 +239,22 @@ static int cmd_create_stream(struct cli *cli)
 
 static const struct tool_opt delete_opts[] = {
     {"enforce-consumer-deletion", false, O_ENFORCE},
+    {"wait", false, O_WAIT},
+    {"wait-timeout-s", true, O_WAIT_TIMEOUT},
     {NULL, false, 0},
 };
 
 static int cmd_delete_stream(struct cli *cli)
 {
-    int rc = sluice_delete_stream(cli->c, cli->args->pos[0], opt_has(cli, O_ENFORCE));
+    uint64_t wait_s = 120;
+    int rc = opt_u64(cli, O_WAIT_TIMEOUT, "wait-timeout-s", 1, 86400, &wait_s);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = sluice_delete_stream(cli->c, cli->args->pos[0], opt_has(cli, O_ENFORCE));
+    if (rc == 0 && opt_has(cli, O_WAIT)) {
+        rc = sluice_wait_deleted(cli->c, cli->args->pos[0], (uint32_t)(wait_s * 1000));
+    }
     return rc ? fail(rc) : 0;
 }
 
@@ -905,8 +915,10 @@ static const struct command commands[] = {
      "Creates a stream. PROVISIONED streams get --shards shards (default 1); ON_DEMAND ones\n"
      "size themselves. --wait waits (up to --wait-timeout-s, default 120) until it is ACTIVE.\n",
      create_opts, 1, 1, cmd_create_stream},
-    {"delete-stream", "STREAM [--enforce-consumer-deletion]", "Deletes a stream.\n", delete_opts, 1,
-     1, cmd_delete_stream},
+    {"delete-stream", "STREAM [--enforce-consumer-deletion] [--wait]",
+     "Deletes a stream: DELETING, then gone. --wait waits (up to --wait-timeout-s, default\n"
+     "120) until it is gone and its name may be used again.\n",
+     delete_opts, 1, 1, cmd_delete_stream},
     {"list-streams", "", "Lists the streams (name, status, mode).\n", NULL, 0, 0, cmd_list_streams},
     {"describe-stream", "STREAM", "Describes a stream and lists its shards.\n", NULL, 1, 1,
      cmd_describe_stream},

@@ -472,19 +472,24 @@ int sluice_describe_stream_summary(struct sluice_client *c, const char *stream,
     return 0;
 }
 
-int sluice_wait_active(struct sluice_client *c, const char *stream, uint32_t timeout_ms)
+/* Polls DescribeStreamSummary until the stream is ACTIVE (`gone` false) or no longer exists
+ * (`gone` true). */
+static int wait_for(struct sluice_client *c, const char *stream, uint32_t timeout_ms, bool gone)
 {
     uint64_t deadline = sl_now_ms() + timeout_ms;
     uint32_t pause_ms = 100;
     for (;;) {
         struct sluice_stream_description *d = NULL;
         int rc = sluice_describe_stream_summary(c, stream, &d);
+        if (rc == SLUICE_ENOTFOUND && gone) {
+            return 0;
+        }
         if (rc != 0) {
             return rc;
         }
         enum sluice_stream_status st = d->status;
         sluice_stream_description_free(d);
-        if (st == SLUICE_ACTIVE) {
+        if (st == SLUICE_ACTIVE && !gone) {
             return 0;
         }
         uint64_t now = sl_now_ms();
@@ -496,6 +501,16 @@ int sluice_wait_active(struct sluice_client *c, const char *stream, uint32_t tim
         sl_sleep_ms(left < pause_ms ? (uint32_t)left : pause_ms);
         pause_ms = pause_ms * 2 > 1000 ? 1000 : pause_ms * 2;
     }
+}
+
+int sluice_wait_active(struct sluice_client *c, const char *stream, uint32_t timeout_ms)
+{
+    return wait_for(c, stream, timeout_ms, false);
+}
+
+int sluice_wait_deleted(struct sluice_client *c, const char *stream, uint32_t timeout_ms)
+{
+    return wait_for(c, stream, timeout_ms, true);
 }
 
 /* ---- PutRecord ---- */

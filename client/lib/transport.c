@@ -410,11 +410,12 @@ static int call_once(struct sluice_client *c, int idx, Sluice__Request *req,
     nng_aio_set_msg(aio, NULL);
     nng_ctx_close(ctx);
 
-    Sluice__Response *r =
-        sluice__response__unpack(&sl_pb_alloc, nng_msg_len(reply), nng_msg_body(reply));
+    size_t reply_len = nng_msg_len(reply);
+    Sluice__Response *r = sluice__response__unpack(&sl_pb_alloc, reply_len, nng_msg_body(reply));
     nng_msg_free(reply);
     if (r == NULL) {
-        return sl_fail(SLUICE_EIO, "%s: the response could not be decoded", n->addr);
+        return sl_fail(SLUICE_EIO, "%s: the response (%zu bytes) could not be decoded", n->addr,
+                       reply_len);
     }
     if (!r->has_request_id || r->request_id != id) {
         sl_response_free(r);

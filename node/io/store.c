@@ -78,6 +78,7 @@ struct sl_store {
     rocksdb_column_family_handle_t *cf[FAM_COUNT];
     rocksdb_cache_t *cache;
     rocksdb_block_based_table_options_t *table;
+    rocksdb_env_t *env;
     rocksdb_writeoptions_t *write_sync;
     rocksdb_writeoptions_t *write_nosync;
     rocksdb_readoptions_t *read;
@@ -935,6 +936,7 @@ static rocksdb_options_t *make_options(struct sl_store *s, bool create, int comp
     rocksdb_options_set_keep_log_file_num(o, INFO_LOG_FILES_KEPT);
     rocksdb_options_set_max_log_file_size(o, INFO_LOG_FILE_BYTES);
     rocksdb_options_set_block_based_table_factory(o, s->table);
+    rocksdb_options_set_env(o, s->env);
     return o;
 }
 
@@ -1157,6 +1159,9 @@ static void store_free(struct sl_store *s)
     if (s->cache) {
         rocksdb_cache_destroy(s->cache);
     }
+    if (s->env) {
+        rocksdb_env_destroy(s->env); /* the wrapper only: the default Env lives on */
+    }
     if (s->lock_fd >= 0) {
         close(s->lock_fd); /* releases the flock */
     }
@@ -1197,6 +1202,12 @@ int sl_store_open(struct sl_store **out, const char *dir, struct sl_store_identi
     s->cache = rocksdb_cache_create_lru(BLOCK_CACHE_BYTES);
     s->table = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(s->table, s->cache);
+    /* Flushes and compactions run at the lowest CPU (and compactions at idle I/O) priority, so
+     * that they use what the write path leaves instead of delaying acknowledgements. */
+    s->env = rocksdb_create_default_env();
+    rocksdb_env_lower_thread_pool_cpu_priority(s->env);
+    rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env);
+    rocksdb_env_lower_thread_pool_io_priority(s->env);
     s->write_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->write_sync, 1);
     s->write_nosync = rocksdb_writeoptions_create();

@@ -488,6 +488,27 @@ static void test_acknowledged_records_are_readable_right_after_restart(void **st
     th_node_cleanup(&node);
 }
 
+static void test_deleted_name_is_free_once_wait_deleted_returns(void **state)
+{
+    struct th_node node;
+    th_node_init(&node);
+    th_node_start(&node);
+    struct sluice_client *c = client_for(&node, 10000);
+    for (int round = 0; round < 3; round++) {
+        make_stream(c, "again", 2);
+        put_one(c, "again", 0);
+        assert_int_equal(sluice_delete_stream(c, "again", 0), 0);
+        assert_int_equal(sluice_wait_deleted(c, "again", 20000), 0);
+        struct sluice_stream_description *d = NULL;
+        assert_int_equal(sluice_describe_stream_summary(c, "again", &d), SLUICE_ENOTFOUND);
+    }
+    /* A stream that never existed is deleted already. */
+    assert_int_equal(sluice_wait_deleted(c, "never", 1000), 0);
+    sluice_client_free(c);
+    th_node_stop(&node);
+    th_node_cleanup(&node);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_kill9_during_load_loses_no_acknowledged_record),
         cmocka_unit_test(test_retention_trims_old_records_and_trim_horizon_follows),
         cmocka_unit_test(test_acknowledged_records_are_readable_right_after_restart),
+        cmocka_unit_test(test_deleted_name_is_free_once_wait_deleted_returns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

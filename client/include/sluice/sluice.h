@@ -210,6 +210,10 @@ int sluice_delete_stream(struct sluice_client *c, const char *stream,
  * call. Thread-safe. */
 int sluice_wait_active(struct sluice_client *c, const char *stream, uint32_t timeout_ms);
 
+/* Like sluice_wait_active, until the stream no longer exists (ResourceNotFound): after
+ * DeleteStream, before the name may be created again. Thread-safe. */
+int sluice_wait_deleted(struct sluice_client *c, const char *stream, uint32_t timeout_ms);
+
 /* ListStreams, all pages. On success `*out` is the caller's; free with
  * sluice_stream_list_free. Thread-safe. */
 int sluice_list_streams(struct sluice_client *c, struct sluice_stream_list **out);
