@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/errors.h"
+#include "io/workq.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -20,7 +21,7 @@ struct sl_net_req {
     enum req_state state;
     nng_msg *msg;
     void *carry;             /* from the fast handler to the worker's */
-    struct sl_net_req *next; /* in the worker queue */
+    struct sl_workq_job job; /* QUEUED: in the work queue */
 };
 
 struct sl_net_server {
@@ -28,27 +29,22 @@ struct sl_net_server {
     nng_socket sock;
     struct sl_net_req *reqs;
     unsigned n_reqs;
-    pthread_t *workers;
-    unsigned n_workers;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    struct sl_net_req *head, *tail; /* queued requests, FIFO */
-    bool stopping;
 };
 
-static void enqueue(struct sl_net_server *s, struct sl_net_req *r)
+/* On a work-queue thread. */
+static void run_request(struct sl_workq_job *job)
 {
-    pthread_mutex_lock(&s->mu);
-    r->next = NULL;
-    if (s->tail) {
-        s->tail->next = r;
-    } else {
-        s->head = r;
-    }
-    s->tail = r;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->mu);
+    struct sl_net_req *r = (struct sl_net_req *)((char *)job - offsetof(struct sl_net_req, job));
+    struct sl_net_server *s = r->s;
+    /* The reply may be sent, and the next request received into r->msg, before the handler
+     * returns: take the message out first. */
+    nng_msg *m = r->msg;
+    void *carry = r->carry;
+    r->msg = NULL;
+    r->carry = NULL;
+    r->state = HANDLING;
+    s->opt.handler(s->opt.arg, r, nng_msg_body(m), nng_msg_len(m), carry);
+    nng_msg_free(m);
 }
 
 static void on_aio(void *arg)
@@ -78,7 +74,9 @@ static void on_aio(void *arg)
             r->msg = m;
         }
         r->state = QUEUED;
-        enqueue(r->s, r);
+        r->job.run = run_request;
+        r->job.drop = NULL; /* stays QUEUED: sl_net_server_stop frees its message and carry */
+        sl_workq_push(r->s->opt.workq, &r->job);
         return;
     case SENDING:
         if (rv != 0) {
@@ -92,37 +90,6 @@ static void on_aio(void *arg)
         return;
     default:
         SL_UNREACHABLE();
-    }
-}
-
-static void *worker_main(void *arg)
-{
-    struct sl_net_server *s = arg;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping) {
-            pthread_cond_wait(&s->cond, &s->mu);
-        }
-        if (s->stopping) {
-            pthread_mutex_unlock(&s->mu);
-            return NULL;
-        }
-        struct sl_net_req *r = s->head;
-        s->head = r->next;
-        if (!s->head) {
-            s->tail = NULL;
-        }
-        pthread_mutex_unlock(&s->mu);
-
-        /* The reply may be sent, and the next request received into r->msg, before the handler
-         * returns: take the message out first. */
-        nng_msg *m = r->msg;
-        void *carry = r->carry;
-        r->msg = NULL;
-        r->carry = NULL;
-        r->state = HANDLING;
-        s->opt.handler(s->opt.arg, r, nng_msg_body(m), nng_msg_len(m), carry);
-        nng_msg_free(m);
     }
 }
 
@@ -189,16 +156,13 @@ int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options 
         return SL_ENOMEM;
     }
     s->opt = *opt;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cond, NULL);
     if ((rv = nng_rep0_open(&s->sock)) != 0) {
         snprintf(err, err_len, "cannot open an NNG rep socket: %s", nng_strerror(rv));
         goto fail_socket;
     }
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, opt->recv_bytes_max);
     s->reqs = sl_calloc(opt->contexts, sizeof(*s->reqs));
-    s->workers = sl_calloc(opt->workers, sizeof(*s->workers));
-    if (!s->reqs || !s->workers) {
+    if (!s->reqs) {
         snprintf(err, err_len, "out of memory");
         goto fail_alloc;
     }
@@ -216,13 +180,6 @@ int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options 
         snprintf(err, err_len, "cannot listen on %s: %s", opt->url, nng_strerror(rv));
         goto fail_ctx;
     }
-    for (unsigned i = 0; i < opt->workers; i++) {
-        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
-            snprintf(err, err_len, "cannot start worker threads");
-            goto fail_workers;
-        }
-        s->n_workers++;
-    }
     for (unsigned i = 0; i < s->n_reqs; i++) {
         s->reqs[i].state = RECEIVING;
         nng_ctx_recv(s->reqs[i].ctx, s->reqs[i].aio);
@@ -230,9 +187,6 @@ int sl_net_server_start(struct sl_net_server **out, const struct sl_net_options 
     *out = s;
     return 0;
 
-fail_workers:
-    sl_net_server_stop(s);
-    return SL_EIO;
 fail_ctx:
 fail_alloc:
     nng_close(s->sock);
@@ -240,10 +194,7 @@ fail_alloc:
         nng_aio_free(s->reqs[i].aio);
     }
     sl_free(s->reqs);
-    sl_free(s->workers);
 fail_socket:
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->mu);
     sl_free(s);
     return SL_EIO;
 }
@@ -252,13 +203,6 @@ void sl_net_server_stop(struct sl_net_server *s)
 {
     if (!s) {
         return;
-    }
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->n_workers; i++) {
-        pthread_join(s->workers[i], NULL);
     }
     nng_close(s->sock);
     for (unsigned i = 0; i < s->n_reqs; i++) {
@@ -274,8 +218,5 @@ void sl_net_server_stop(struct sl_net_server *s)
         nng_aio_free(s->reqs[i].aio);
     }
     sl_free(s->reqs);
-    sl_free(s->workers);
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->mu);
     sl_free(s);
 }

@@ -2,10 +2,10 @@
  *
  * A rep0 socket listens on a tcp:// address with `contexts` NNG contexts, so that many requests
  * (from one connection or many) are outstanding at once. Each received request is handed to the
- * handler on one of `workers` threads (never on NNG's own callback threads, so a handler may
- * block on disk reads). The handler answers, then or later and from any thread, with exactly
- * one sl_net_reply on the struct sl_net_req it was given; until then that context takes no new
- * request.
+ * handler on a thread of the node's work queue (io/workq.h; never on NNG's own callback
+ * threads, so a handler may block on disk reads). The handler answers, then or later and from any
+ * thread, with exactly one sl_net_reply on the struct sl_net_req it was given; until then that
+ * context takes no new request.
  *
  *   context:  RECEIVING --request--> QUEUED --worker--> HANDLING --sl_net_reply--> SENDING
  *                 ^                                                                   |
@@ -19,8 +19,9 @@
 
 struct sl_net_server;
 struct sl_net_req;
+struct sl_workq;
 
-/* Called on a worker thread with the request's bytes, which stay valid only until it returns,
+/* Called on a work-queue thread with the request's bytes, which stay valid only until it returns,
  * and what the fast handler left in `carry` (NULL without one): the handler then owns it. */
 typedef void (*sl_net_handler)(void *arg, struct sl_net_req *req, const void *data, size_t len,
                                void *carry);
@@ -34,10 +35,10 @@ typedef bool (*sl_net_fast_handler)(void *arg, struct sl_net_req *req, const voi
                                     void **carry);
 
 struct sl_net_options {
-    const char *url;       /* e.g. tcp://127.0.0.1:4510 */
-    unsigned contexts;     /* requests in flight at once */
-    unsigned workers;      /* handler threads */
-    size_t recv_bytes_max; /* larger messages close their connection (NNG's rule) */
+    const char *url;        /* e.g. tcp://127.0.0.1:4510 */
+    unsigned contexts;      /* requests in flight at once */
+    struct sl_workq *workq; /* where handlers run; must outlive the server */
+    size_t recv_bytes_max;  /* larger messages close their connection (NNG's rule) */
     sl_net_handler handler;
     sl_net_fast_handler fast_handler; /* may be NULL */
     void (*free_carry)(void *carry);  /* frees a carry whose request is dropped at stop */
@@ -58,9 +59,9 @@ void sl_net_reply(struct sl_net_req *req, const void *data, size_t len);
 void sl_net_defer_begin(void);
 void sl_net_defer_end(void);
 
-/* Stops receiving, waits for the workers to finish what they are handling, closes the socket
- * and frees everything. Requests whose reply has not been sent by then are dropped: the caller
- * must not call sl_net_reply after this returns. */
+/* Closes the socket and frees everything. Stop the work queue first (no handler may be running
+ * or start later). Requests whose reply has not been sent by then are dropped: the caller must
+ * not call sl_net_reply after this returns. */
 void sl_net_server_stop(struct sl_net_server *s);
 
 #endif

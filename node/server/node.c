@@ -7,6 +7,7 @@
 #include "core/shard/batch.h"
 #include "io/clock.h"
 #include "io/crypto.h"
+#include "io/workq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,10 +754,14 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         snprintf(err, err_len, "the controller group did not elect this node within 30 s");
         goto fail_loop;
     }
+    if (sl_workq_start(&n->workq, (unsigned)cfg->workers) != 0) {
+        snprintf(err, err_len, "cannot start %u worker threads", (unsigned)cfg->workers);
+        goto fail_loop;
+    }
     struct sl_net_options no = {
         .url = cfg->listen,
         .contexts = (unsigned)cfg->contexts,
-        .workers = (unsigned)cfg->workers,
+        .workq = n->workq,
         .recv_bytes_max = 32u << 20,
         .handler = sl_ops_handle,
         .fast_handler = sl_ops_handle_fast,
@@ -764,11 +769,13 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
         .arg = n,
     };
     if (sl_net_server_start(&n->net, &no, err, err_len) != 0) {
-        goto fail_loop;
+        goto fail_workq;
     }
     *out = n;
     return 0;
 
+fail_workq:
+    sl_workq_stop(n->workq);
 fail_loop:
     stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
 fail_writer:
@@ -808,7 +815,9 @@ void sl_node_stop(struct node *n)
     stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
     stop_thread(&n->wmu, &n->wcond, &n->wstop, n->writer);
     stop_thread(&n->amu, &n->acond, &n->astop, n->applier);
-    /* 3. No more requests. */
+    /* 3. No more requests: the handlers running finish, the queued ones are dropped, then the
+     * front ends close. */
+    sl_workq_stop(n->workq);
     sl_net_server_stop(n->net);
 
     for (size_t id = 0; id < n->groups_cap; id++) {

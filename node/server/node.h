@@ -76,6 +76,7 @@ struct node {
     struct sl_config cfg;
     struct sl_store *store;
     struct sl_store_identity identity;
+    struct sl_workq *workq; /* handlers that may block on the disk, from every front end */
     struct sl_net_server *net;
 
     pthread_mutex_t mu;
