@@ -146,6 +146,15 @@ bool sl_node_first_record(struct node *n, uint64_t group, uint64_t lo, uint64_t 
 uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint64_t hi,
                               uint64_t ms);
 
+/* Where a request's answer goes: back through the front end that received it. `send` is
+ * called once per request, on any thread, possibly under n->mu, and must not block; it sets
+ * nothing in `resp` and keeps nothing of it after returning. */
+struct Sluice__Response;
+struct sl_answer_to {
+    void (*send)(void *to, const struct Sluice__Response *resp);
+    void *to;
+};
+
 /* The request handlers given to io/net.c (ops.c): writes on the network thread, the rest on
  * a worker. */
 void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len, void *carry);

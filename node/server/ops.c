@@ -38,7 +38,7 @@ _Static_assert((int)SLUICE__STREAM_MODE__ON_DEMAND == (int)SL_STREAM_ON_DEMAND, 
 
 struct call {
     struct node *n;
-    struct sl_net_req *req;
+    struct sl_answer_to to;
     uint64_t request_id;
 };
 
@@ -48,6 +48,13 @@ static void send_response(const struct call *c, Sluice__Response *resp)
 {
     resp->has_request_id = true;
     resp->request_id = c->request_id;
+    c->to.send(c->to.to, resp);
+}
+
+/* The NNG front end's answers: the packed envelope. */
+static void answer_nng(void *to, const Sluice__Response *resp)
+{
+    struct sl_net_req *req = to;
     size_t len = sluice__response__get_packed_size(resp);
     uint8_t stack[4096];
     uint8_t *buf = len <= sizeof(stack) ? stack : malloc(len);
@@ -55,16 +62,16 @@ static void send_response(const struct call *c, Sluice__Response *resp)
         /* No memory for the answer: say so in a short one. */
         Sluice__Response small = SLUICE__RESPONSE__INIT;
         small.has_request_id = true;
-        small.request_id = c->request_id;
+        small.request_id = resp->request_id;
         small.has_error = true;
         small.error = SLUICE__ERROR_CODE__INTERNAL_FAILURE;
         small.error_message = "out of memory while encoding the response";
         len = sluice__response__pack(&small, stack);
-        sl_net_reply(c->req, stack, len);
+        sl_net_reply(req, stack, len);
         return;
     }
     sluice__response__pack(resp, buf);
-    sl_net_reply(c->req, buf, len);
+    sl_net_reply(req, buf, len);
     if (buf != stack) {
         free(buf);
     }
@@ -1522,7 +1529,7 @@ static const struct op ops[] = {
 bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
                         void **carry)
 {
-    struct call c = {.n = arg, .req = req, .request_id = 0};
+    struct call c = {.n = arg, .to = {answer_nng, req}, .request_id = 0};
     Sluice__Request *rq = sluice__request__unpack(NULL, len, data);
     if (!rq) {
         return false; /* the worker answers SerializationException */
@@ -1550,7 +1557,7 @@ void sl_ops_free_request(void *rq)
 
 void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len, void *carry)
 {
-    struct call c = {.n = arg, .req = req, .request_id = 0};
+    struct call c = {.n = arg, .to = {answer_nng, req}, .request_id = 0};
     Sluice__Request *rq = carry ? carry : sluice__request__unpack(NULL, len, data);
     if (!rq) {
         reply_error(&c, SL_ESERIAL,
