@@ -6,6 +6,10 @@
  *   sluice-bench get  reads every shard of a stream from TRIM_HORIZON to its end with
  *                     GetRecords, one reader thread per shard up to --concurrency
  *
+ * With --kinesis URL, put goes through a Kinesis HTTP/JSON endpoint instead (sluiced's
+ * --http-listen, or any Kinesis emulator), one keep-alive HTTP/1.1 connection per thread, so
+ * that the same load can be compared between endpoints.
+ *
  * Prints one JSON object of results on stdout and a human summary on stderr. Every loop ends
  * by --duration-s (the producer's final flush is bounded by the client's retry budget). MB are
  * 10^6 bytes of record data (keys not counted). Latency is per call (per record with
@@ -13,6 +17,7 @@
  * in the --rate schedule.
  */
 #include "../cli/tool.h"
+#include "kinesis_http.h"
 #include "sluice/sluice.h"
 
 #include <pthread.h>
@@ -39,6 +44,7 @@ enum {
     O_PRODUCER,
     O_LIMIT,
     O_TIMEOUT,
+    O_KINESIS,
 };
 
 static const struct tool_opt opts[] = {
@@ -54,6 +60,7 @@ static const struct tool_opt opts[] = {
     {"producer", false, O_PRODUCER},
     {"limit", true, O_LIMIT},
     {"timeout-ms", true, O_TIMEOUT},
+    {"kinesis", true, O_KINESIS},
     {NULL, false, 0},
 };
 
@@ -72,6 +79,9 @@ static const char usage[] =
     "  --batch N               records per PutRecords; 1 uses PutRecord (default 500)\n"
     "  --rate N                records/s cap over all threads; 0 = unlimited (default 0)\n"
     "  --producer              put through the batching producer\n"
+    "  --kinesis URL           put through a Kinesis HTTP/JSON endpoint (http://IPv4:PORT)\n"
+    "                          instead of libsluice: sluiced's --http-listen, or another\n"
+    "                          Kinesis implementation to compare with\n"
     "get:\n"
     "  --limit N               records per GetRecords (default 10000)\n"
     "\n"
@@ -80,6 +90,7 @@ static const char usage[] =
 
 struct bench {
     struct sluice_client *c;
+    const char *kinesis; /* --kinesis endpoint, or NULL */
     const char *stream;
     uint64_t record_bytes, duration_s, concurrency, batch, rate, limit, shards;
     bool producer;
@@ -151,6 +162,20 @@ static void note_error(struct bench *b, int rc, const char *msg)
     pthread_mutex_unlock(&b->mu);
 }
 
+/* Adds one put thread's counts and latencies to the run's. */
+static void merge_totals(struct bench *b, const struct tool_hist *h, uint64_t records,
+                         uint64_t failed, uint64_t calls, uint64_t errors)
+{
+    pthread_mutex_lock(&b->mu);
+    tool_hist_merge(&b->hist, h);
+    b->records += records;
+    b->failed += failed;
+    b->bytes += records * b->record_bytes;
+    b->calls += calls;
+    b->call_errors += errors;
+    pthread_mutex_unlock(&b->mu);
+}
+
 /* ---- put: direct calls ---- */
 
 static void *put_worker(void *arg)
@@ -211,19 +236,141 @@ static void *put_worker(void *arg)
             failed += bad;
         }
     }
-    pthread_mutex_lock(&b->mu);
-    tool_hist_merge(&b->hist, h);
-    b->records += records;
-    b->failed += failed;
-    b->bytes += records * b->record_bytes;
-    b->calls += calls;
-    b->call_errors += errors;
-    pthread_mutex_unlock(&b->mu);
+    merge_totals(b, h, records, failed, calls, errors);
     free(data);
     free(recs);
     free(keys);
     free(h);
     return NULL;
+}
+
+/* ---- put: through a Kinesis HTTP endpoint ---- */
+
+/* Calls `op` with `body`; the HTTP status, -1 on a broken connection. Errors are noted. */
+static int kinesis_call(struct bench *b, struct kh_conn *c, const char *op,
+                        const struct tool_buf *body, const char **answer)
+{
+    size_t len;
+    int status = kh_call(c, op, body->p, body->len, answer, &len);
+    if (status != 200) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s: HTTP %d: %.400s", op, status,
+                 status < 0 ? "connection failed" : *answer);
+        note_error(b, SLUICE_EIO, msg);
+    }
+    return status;
+}
+
+static void *put_worker_kinesis(void *arg)
+{
+    struct bench *b = arg;
+    uint64_t seed = now_us() ^ (uint64_t)(uintptr_t)&seed;
+    size_t n = (size_t)b->batch;
+    unsigned char *data = malloc(b->record_bytes ? b->record_bytes : 1);
+    struct tool_hist *h = calloc(1, sizeof(*h));
+    struct kh_conn *c = kh_connect(b->kinesis);
+    if (!data || !h || !c) {
+        fputs("sluice-bench: out of memory or a bad --kinesis\n", stderr);
+        exit(1);
+    }
+    for (size_t i = 0; i < b->record_bytes; i++) {
+        data[i] = (unsigned char)('a' + xorshift(&seed) % 26);
+    }
+    struct tool_buf b64 = {0}, body = {0};
+    tool_buf_base64(&b64, data, (size_t)b->record_bytes);
+    uint64_t records = 0, failed = 0, calls = 0, errors = 0;
+    while (now_us() < b->deadline_us) {
+        if (!rate_wait(b, n)) {
+            break;
+        }
+        body.len = 0;
+        tool_buf_str(&body, "{\"StreamName\":");
+        tool_buf_json_str(&body, b->stream, strlen(b->stream));
+        if (n == 1) {
+            tool_buf_printf(&body, ",\"PartitionKey\":\"k%016llx\",\"Data\":\"",
+                            (unsigned long long)xorshift(&seed));
+            tool_buf_add(&body, b64.p, b64.len);
+            tool_buf_str(&body, "\"}");
+        } else {
+            tool_buf_str(&body, ",\"Records\":[");
+            for (size_t i = 0; i < n; i++) {
+                tool_buf_printf(&body, "%s{\"PartitionKey\":\"k%016llx\",\"Data\":\"", i ? "," : "",
+                                (unsigned long long)xorshift(&seed));
+                tool_buf_add(&body, b64.p, b64.len);
+                tool_buf_str(&body, "\"}");
+            }
+            tool_buf_str(&body, "]}");
+        }
+        uint64_t t0 = now_us();
+        const char *answer;
+        int status = kinesis_call(b, c, n == 1 ? "PutRecord" : "PutRecords", &body, &answer);
+        tool_hist_add(h, now_us() - t0);
+        calls++;
+        uint64_t bad = 0;
+        if (status == 200 && n > 1) {
+            const char *f = strstr(answer, "\"FailedRecordCount\":");
+            bad = f ? strtoull(f + 20, NULL, 10) : n;
+            if (bad) {
+                note_error(b, SLUICE_EIO, answer);
+            }
+        }
+        if (status != 200) {
+            errors++;
+            failed += n;
+        } else {
+            records += n - bad;
+            failed += bad;
+        }
+    }
+    merge_totals(b, h, records, failed, calls, errors);
+    tool_buf_free(&b64);
+    tool_buf_free(&body);
+    kh_close(c);
+    free(data);
+    free(h);
+    return NULL;
+}
+
+/* Polls DescribeStreamSummary until the stream is ACTIVE (`gone` false) or not found. */
+static int kinesis_wait(struct bench *b, struct kh_conn *c, bool gone)
+{
+    struct tool_buf body = {0};
+    tool_buf_str(&body, "{\"StreamName\":");
+    tool_buf_json_str(&body, b->stream, strlen(b->stream));
+    tool_buf_str(&body, "}");
+    int rc = SLUICE_ETIMEDOUT;
+    for (int i = 0; i < 1200; i++) {
+        const char *answer;
+        size_t len;
+        int status = kh_call(c, "DescribeStreamSummary", body.p, body.len, &answer, &len);
+        if (gone ? (status == 400 && strstr(answer, "ResourceNotFoundException"))
+                 : (status == 200 && strstr(answer, "\"StreamStatus\":\"ACTIVE\""))) {
+            rc = 0;
+            break;
+        }
+        sleep_us(100000);
+    }
+    tool_buf_free(&body);
+    return rc;
+}
+
+static int kinesis_create(struct bench *b, bool create)
+{
+    struct kh_conn *c = kh_connect(b->kinesis);
+    if (!c) {
+        return SLUICE_EINVAL;
+    }
+    struct tool_buf body = {0};
+    tool_buf_str(&body, "{\"StreamName\":");
+    tool_buf_json_str(&body, b->stream, strlen(b->stream));
+    tool_buf_printf(&body, create ? ",\"ShardCount\":%llu}" : "}", (unsigned long long)b->shards);
+    const char *answer;
+    int rc = kinesis_call(b, c, create ? "CreateStream" : "DeleteStream", &body, &answer) == 200
+                 ? kinesis_wait(b, c, !create)
+                 : SLUICE_EIO;
+    tool_buf_free(&body);
+    kh_close(c);
+    return rc;
 }
 
 /* ---- put: producer ---- */
@@ -361,6 +508,102 @@ static void *get_worker(void *arg)
     return NULL;
 }
 
+static int run_threads(struct bench *b, void *(*fn)(void *), void *arg)
+{
+    pthread_t *t = calloc((size_t)b->concurrency, sizeof(*t));
+    if (t == NULL) {
+        return SLUICE_ENOMEM;
+    }
+    uint64_t started = 0;
+    for (; started < b->concurrency; started++) {
+        if (pthread_create(&t[started], NULL, fn, arg) != 0) {
+            break;
+        }
+    }
+    for (uint64_t i = 0; i < started; i++) {
+        pthread_join(t[i], NULL);
+    }
+    free(t);
+    return started ? 0 : SLUICE_ENOMEM;
+}
+
+/* Prints the results: one JSON line on stdout, a summary on stderr. */
+static void report(struct bench *b, bool put, const char *api, double secs, size_t finished)
+{
+    double rps = (double)b->records / secs;
+    double mbps = (double)b->bytes / secs / 1e6;
+    double p50 = (double)tool_hist_quantile(&b->hist, 0.50) / 1000.0;
+    double p99 = (double)tool_hist_quantile(&b->hist, 0.99) / 1000.0;
+    double p999 = (double)tool_hist_quantile(&b->hist, 0.999) / 1000.0;
+    double pmax = (double)b->hist.max / 1000.0;
+    struct tool_buf o = {0};
+    tool_buf_printf(&o, "{\"mode\":\"%s\",\"api\":\"%s\",\"stream\":", put ? "put" : "get", api);
+    tool_buf_json_str(&o, b->stream, strlen(b->stream));
+    tool_buf_printf(&o, ",\"shards\":%llu,\"concurrency\":%llu", (unsigned long long)b->shards,
+                    (unsigned long long)b->concurrency);
+    if (put) {
+        tool_buf_printf(&o, ",\"record_bytes\":%llu,\"batch\":%llu,\"rate\":%llu",
+                        (unsigned long long)b->record_bytes, (unsigned long long)b->batch,
+                        (unsigned long long)b->rate);
+    } else {
+        tool_buf_printf(&o, ",\"limit\":%llu,\"shards_read_to_end\":%zu",
+                        (unsigned long long)b->limit, finished);
+    }
+    tool_buf_printf(&o,
+                    ",\"duration_s\":%.3f,\"records\":%llu,\"failed_records\":%llu,"
+                    "\"bytes\":%llu,\"calls\":%llu,\"failed_calls\":%llu,\"records_per_s\":%.1f,"
+                    "\"mb_per_s\":%.3f,\"latency_ms\":{\"of\":\"%s\",\"p50\":%.3f,\"p99\":%.3f,"
+                    "\"p999\":%.3f,\"max\":%.3f}",
+                    secs, (unsigned long long)b->records, (unsigned long long)b->failed,
+                    (unsigned long long)b->bytes, (unsigned long long)b->calls,
+                    (unsigned long long)b->call_errors, rps, mbps,
+                    b->producer && put ? "record" : "call", p50, p99, p999, pmax);
+    if (b->first_error) {
+        tool_buf_str(&o, ",\"first_error\":");
+        tool_buf_json_str(&o, sluice_errname(b->first_error),
+                          strlen(sluice_errname(b->first_error)));
+        tool_buf_str(&o, ",\"first_error_message\":");
+        tool_buf_json_str(&o, b->first_msg, strlen(b->first_msg));
+    }
+    tool_buf_str(&o, "}\n");
+    fwrite(o.p, 1, o.len, stdout);
+    fflush(stdout);
+    tool_buf_free(&o);
+    fprintf(stderr,
+            "sluice-bench %s (%s) on %s, %llu shard(s): %llu records in %.2f s = %.0f records/s, "
+            "%.2f MB/s; %llu failed records, %llu failed calls; latency per %s p50 %.2f ms, "
+            "p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
+            put ? "put" : "get", api, b->stream, (unsigned long long)b->shards,
+            (unsigned long long)b->records, secs, rps, mbps, (unsigned long long)b->failed,
+            (unsigned long long)b->call_errors, b->producer && put ? "record" : "call", p50, p99,
+            p999, pmax);
+    if (b->first_error) {
+        fprintf(stderr, "sluice-bench: first error: %s: %s\n", sluice_errname(b->first_error),
+                b->first_msg);
+    }
+}
+
+/* put --kinesis: the whole run through the HTTP endpoint. */
+static int put_kinesis(struct bench *b, bool create)
+{
+    int rc = create ? kinesis_create(b, true) : 0;
+    if (rc != 0) {
+        fprintf(stderr, "sluice-bench: create %s through %s failed: %s\n", b->stream, b->kinesis,
+                b->first_msg[0] ? b->first_msg : "timed out waiting for ACTIVE");
+        return 1;
+    }
+    b->start_us = now_us();
+    b->deadline_us = b->start_us + b->duration_s * 1000000u;
+    b->next_slot_us = (double)b->start_us;
+    rc = run_threads(b, put_worker_kinesis, b);
+    double secs = (double)(now_us() - b->start_us) / 1e6;
+    report(b, true, b->batch == 1 ? "PutRecord" : "PutRecords", secs, 0);
+    if (create && kinesis_create(b, false) != 0) {
+        fprintf(stderr, "sluice-bench: delete %s through %s failed\n", b->stream, b->kinesis);
+    }
+    return rc != 0 ? 1 : 0;
+}
+
 /* ---- main ---- */
 
 static int opt_num(const struct tool_args *a, int id, const char *name, uint64_t min, uint64_t max,
@@ -385,25 +628,6 @@ static const char *opt_str(const struct tool_args *a, int id)
         }
     }
     return v;
-}
-
-static int run_threads(struct bench *b, void *(*fn)(void *), void *arg)
-{
-    pthread_t *t = calloc((size_t)b->concurrency, sizeof(*t));
-    if (t == NULL) {
-        return SLUICE_ENOMEM;
-    }
-    uint64_t started = 0;
-    for (; started < b->concurrency; started++) {
-        if (pthread_create(&t[started], NULL, fn, arg) != 0) {
-            break;
-        }
-    }
-    for (uint64_t i = 0; i < started; i++) {
-        pthread_join(t[i], NULL);
-    }
-    free(t);
-    return started ? 0 : SLUICE_ENOMEM;
 }
 
 int main(int argc, char **argv)
@@ -445,6 +669,11 @@ int main(int argc, char **argv)
         return 2;
     }
     b.producer = opt_str(&a, O_PRODUCER) != NULL;
+    b.kinesis = opt_str(&a, O_KINESIS);
+    if (b.kinesis && (!put || b.producer)) {
+        fputs("sluice-bench: --kinesis is for put without --producer\n", stderr);
+        return 2;
+    }
     bool create = opt_str(&a, O_CREATE) != NULL;
     if (b.producer && b.concurrency > 64) {
         fputs("sluice-bench: --producer takes --concurrency up to 64\n", stderr);
@@ -472,6 +701,11 @@ int main(int argc, char **argv)
         fputs("sluice-bench: --create is for put\n", stderr);
         return 2;
     }
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_mutex_init(&b.rate_mu, NULL);
+    if (b.kinesis) {
+        return put_kinesis(&b, create);
+    }
     const char *nodes = opt_str(&a, O_NODES);
     if (nodes == NULL || !*nodes) {
         nodes = getenv("SLUICE_NODES");
@@ -487,8 +721,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluice-bench: %s: %s\n", sluice_errname(rc), sluice_errmsg());
         return 1;
     }
-    pthread_mutex_init(&b.mu, NULL);
-    pthread_mutex_init(&b.rate_mu, NULL);
 
     if (create) {
         rc = sluice_create_stream(b.c, b.stream, (uint32_t)b.shards, SLUICE_PROVISIONED);
@@ -533,56 +765,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluice-bench: %s: %s\n", sluice_errname(rc), sluice_errmsg());
     }
 
-    double rps = (double)b.records / secs;
-    double mbps = (double)b.bytes / secs / 1e6;
-    double p50 = (double)tool_hist_quantile(&b.hist, 0.50) / 1000.0;
-    double p99 = (double)tool_hist_quantile(&b.hist, 0.99) / 1000.0;
-    double p999 = (double)tool_hist_quantile(&b.hist, 0.999) / 1000.0;
-    double pmax = (double)b.hist.max / 1000.0;
-    struct tool_buf o = {0};
-    tool_buf_printf(&o, "{\"mode\":\"%s\",\"api\":\"%s\",\"stream\":", put ? "put" : "get", api);
-    tool_buf_json_str(&o, b.stream, strlen(b.stream));
-    tool_buf_printf(&o, ",\"shards\":%llu,\"concurrency\":%llu", (unsigned long long)b.shards,
-                    (unsigned long long)b.concurrency);
-    if (put) {
-        tool_buf_printf(&o, ",\"record_bytes\":%llu,\"batch\":%llu,\"rate\":%llu",
-                        (unsigned long long)b.record_bytes, (unsigned long long)b.batch,
-                        (unsigned long long)b.rate);
-    } else {
-        tool_buf_printf(&o, ",\"limit\":%llu,\"shards_read_to_end\":%zu",
-                        (unsigned long long)b.limit, atomic_load(&g.finished));
-    }
-    tool_buf_printf(&o,
-                    ",\"duration_s\":%.3f,\"records\":%llu,\"failed_records\":%llu,"
-                    "\"bytes\":%llu,\"calls\":%llu,\"failed_calls\":%llu,\"records_per_s\":%.1f,"
-                    "\"mb_per_s\":%.3f,\"latency_ms\":{\"of\":\"%s\",\"p50\":%.3f,\"p99\":%.3f,"
-                    "\"p999\":%.3f,\"max\":%.3f}",
-                    secs, (unsigned long long)b.records, (unsigned long long)b.failed,
-                    (unsigned long long)b.bytes, (unsigned long long)b.calls,
-                    (unsigned long long)b.call_errors, rps, mbps,
-                    b.producer && put ? "record" : "call", p50, p99, p999, pmax);
-    if (b.first_error) {
-        tool_buf_str(&o, ",\"first_error\":");
-        tool_buf_json_str(&o, sluice_errname(b.first_error), strlen(sluice_errname(b.first_error)));
-        tool_buf_str(&o, ",\"first_error_message\":");
-        tool_buf_json_str(&o, b.first_msg, strlen(b.first_msg));
-    }
-    tool_buf_str(&o, "}\n");
-    fwrite(o.p, 1, o.len, stdout);
-    fflush(stdout);
-    tool_buf_free(&o);
-    fprintf(stderr,
-            "sluice-bench %s (%s) on %s, %llu shard(s): %llu records in %.2f s = %.0f records/s, "
-            "%.2f MB/s; %llu failed records, %llu failed calls; latency per %s p50 %.2f ms, "
-            "p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
-            put ? "put" : "get", api, b.stream, (unsigned long long)b.shards,
-            (unsigned long long)b.records, secs, rps, mbps, (unsigned long long)b.failed,
-            (unsigned long long)b.call_errors, b.producer && put ? "record" : "call", p50, p99,
-            p999, pmax);
-    if (b.first_error) {
-        fprintf(stderr, "sluice-bench: first error: %s: %s\n", sluice_errname(b.first_error),
-                b.first_msg);
-    }
+    report(&b, put, api, secs, atomic_load(&g.finished));
 
 out:
     sluice_shard_list_free(shards);

@@ -21,7 +21,10 @@
     X(peer_listen, "peer-listen", STR, "tcp://127.0.0.1:4511",                                     \
       "address for other nodes (reserved: clusters come in a later release)")                      \
     X(http_listen, "http-listen", STR, "127.0.0.1:4567",                                           \
-      "Kinesis HTTP API address (reserved: the HTTP front end comes in a later release)")          \
+      "Kinesis HTTP API address, HTTP/1.1 and HTTP/2 (IPv4:port; empty: no HTTP API)")             \
+    X(credentials_file, "credentials-file", STR, "",                                               \
+      "AWS credentials file (INI, aws_access_key_id/aws_secret_access_key per profile); when "     \
+      "set, Kinesis HTTP requests must be SigV4-signed with one of its keys (empty: not checked)") \
     X(region, "region", STR, "us-east-1", "region named in ARNs and error messages")               \
     X(account, "account", STR, "000000000000", "12-digit account id named in ARNs and errors")     \
     X(shard_limit, "shard-limit", U64, "500", "most shards all streams may have together")         \

@@ -8,6 +8,7 @@
 #include "io/clock.h"
 #include "io/crypto.h"
 #include "io/workq.h"
+#include "server/kinesis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -771,9 +772,16 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
     if (sl_net_server_start(&n->net, &no, err, err_len) != 0) {
         goto fail_workq;
     }
+    if (cfg->http_listen[0] && sl_kinesis_start(n, err, err_len) != 0) {
+        goto fail_net;
+    }
     *out = n;
     return 0;
 
+fail_net:
+    sl_workq_stop(n->workq);
+    n->workq = NULL;
+    sl_net_server_stop(n->net);
 fail_workq:
     sl_workq_stop(n->workq);
 fail_loop:
@@ -818,6 +826,7 @@ void sl_node_stop(struct node *n)
     /* 3. No more requests: the handlers running finish, the queued ones are dropped, then the
      * front ends close. */
     sl_workq_stop(n->workq);
+    sl_kinesis_stop(n);
     sl_net_server_stop(n->net);
 
     for (size_t id = 0; id < n->groups_cap; id++) {

@@ -78,6 +78,8 @@ struct node {
     struct sl_store_identity identity;
     struct sl_workq *workq; /* handlers that may block on the disk, from every front end */
     struct sl_net_server *net;
+    struct sl_http_server *http;  /* NULL without an HTTP API */
+    struct sl_sigv4_creds *creds; /* NULL: HTTP requests are not authenticated */
 
     pthread_mutex_t mu;
     struct sl_control control;
@@ -147,8 +149,9 @@ uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint6
                               uint64_t ms);
 
 /* Where a request's answer goes: back through the front end that received it. `send` is
- * called once per request, on any thread, possibly under n->mu, and must not block; it sets
- * nothing in `resp` and keeps nothing of it after returning. */
+ * called once per request, on any thread, possibly under n->mu, and must not block; it keeps
+ * nothing of `resp` after returning. `resp` NULL means the request will not be answered (the
+ * node is stopping): the sink frees what it holds for it. */
 struct Sluice__Response;
 struct sl_answer_to {
     void (*send)(void *to, const struct Sluice__Response *resp);
@@ -161,5 +164,13 @@ void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t l
 bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
                         void **carry);
 void sl_ops_free_request(void *rq);
+
+/* For front ends that decode requests themselves (the Kinesis HTTP API): handles `rq` (a
+ * decoded request, still the caller's) and answers through `to`. Writes are handled at once on
+ * the calling thread, which must therefore not hold n->mu; the rest on the work queue. `done`
+ * is called once the handler has finished with `rq` (then or later, on any thread). */
+struct Sluice__Request;
+void sl_ops_submit(struct node *n, const struct Sluice__Request *rq, struct sl_answer_to to,
+                   void (*done)(void *arg), void *done_arg);
 
 #endif

@@ -15,6 +15,7 @@
 #include "io/clock.h"
 #include "server/iterator.h"
 #include "server/node.h"
+#include "io/workq.h"
 
 #include "sluice.pb-c.h"
 
@@ -55,6 +56,9 @@ static void send_response(const struct call *c, Sluice__Response *resp)
 static void answer_nng(void *to, const Sluice__Response *resp)
 {
     struct sl_net_req *req = to;
+    if (!resp) {
+        return; /* dropped: sl_net_server_stop frees the context */
+    }
     size_t len = sluice__response__get_packed_size(resp);
     uint8_t stack[4096];
     uint8_t *buf = len <= sizeof(stack) ? stack : malloc(len);
@@ -186,7 +190,7 @@ static void on_control_applied(struct node *n, void *arg, int err, int result, u
     const struct call *c = &cc->c;
     const struct sl_control_cmd *cmd = &cc->cmd;
     if (n->stopping) {
-        /* not answered: the server is going away */
+        c->to.send(c->to.to, NULL); /* not answered: the server is going away */
     } else if (err != 0) {
         reply_error(c, SL_ENOTLEADER, "the request was interrupted (%s); retry it",
                     sl_strerror(err));
@@ -777,6 +781,7 @@ static void put_finish(struct put_call *p)
 {
     struct node *n = p->c.n;
     if (n->stopping) {
+        p->c.to.send(p->c.to.to, NULL); /* not answered: the server is going away */
         goto done;
     }
     if (p->single) {
@@ -1523,9 +1528,36 @@ static const struct op ops[] = {
 #undef SL_OP_ROW
 };
 
-/* Writes never block on the disk in their handler (they wait for the writer thread), so they
- * are handled on the network thread that received them; every other request goes to a worker
- * with its decoded form. */
+/* Handles `rq` now: the operation it names, or an error answer. */
+static void dispatch(const struct call *c, const Sluice__Request *rq)
+{
+    const struct op *op = NULL;
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (ops[i].which == rq->op_case) {
+            op = &ops[i];
+        }
+    }
+    if (!op) {
+        reply_error(c, SL_EUNKNOWNOP,
+                    "the request names no operation this node knows (its operation field is "
+                    "empty or newer than this node)");
+    } else if (c->n->stopping) {
+        reply_error(c, SL_ENOTLEADER, "the node is shutting down; retry on another node");
+    } else {
+        op->handler(c, rq);
+    }
+}
+
+/* Writes never block on the disk (they wait for the writer thread): a front end's network
+ * thread may handle them itself. */
+static bool is_write(const Sluice__Request *rq)
+{
+    return rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD ||
+           rq->op_case == SLUICE__REQUEST__OP_PUT_RECORDS;
+}
+
+/* Writes are handled on the NNG thread that received them; every other request goes to a
+ * worker with its decoded form. */
 bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
                         void **carry)
 {
@@ -1534,18 +1566,12 @@ bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, siz
     if (!rq) {
         return false; /* the worker answers SerializationException */
     }
-    bool fast = !c.n->stopping && (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD ||
-                                   rq->op_case == SLUICE__REQUEST__OP_PUT_RECORDS);
-    if (!fast) {
+    if (c.n->stopping || !is_write(rq)) {
         *carry = rq;
         return false;
     }
     c.request_id = rq->request_id;
-    if (rq->op_case == SLUICE__REQUEST__OP_PUT_RECORD) {
-        op_put_record(&c, rq);
-    } else {
-        op_put_records(&c, rq);
-    }
+    dispatch(&c, rq);
     sluice__request__free_unpacked(rq, NULL);
     return true;
 }
@@ -1565,20 +1591,54 @@ void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t l
         return;
     }
     c.request_id = rq->request_id;
-    const struct op *op = NULL;
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        if (ops[i].which == rq->op_case) {
-            op = &ops[i];
-        }
-    }
-    if (!op) {
-        reply_error(&c, SL_EUNKNOWNOP,
-                    "the request names no operation this node knows (its operation field is "
-                    "empty or newer than this node)");
-    } else if (c.n->stopping) {
-        reply_error(&c, SL_ENOTLEADER, "the node is shutting down; retry on another node");
-    } else {
-        op->handler(&c, rq);
-    }
+    dispatch(&c, rq);
     sluice__request__free_unpacked(rq, NULL);
+}
+
+/* A request submitted by a front end other than NNG, waiting for a worker. */
+struct submitted {
+    struct sl_workq_job job;
+    struct call c;
+    const Sluice__Request *rq;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+static void run_submitted(struct sl_workq_job *job)
+{
+    struct submitted *sub = (struct submitted *)job;
+    dispatch(&sub->c, sub->rq);
+    sub->done(sub->done_arg);
+    sl_free(sub);
+}
+
+static void drop_submitted(struct sl_workq_job *job)
+{
+    struct submitted *sub = (struct submitted *)job;
+    sub->c.to.send(sub->c.to.to, NULL);
+    sub->done(sub->done_arg);
+    sl_free(sub);
+}
+
+void sl_ops_submit(struct node *n, const Sluice__Request *rq, struct sl_answer_to to,
+                   void (*done)(void *arg), void *done_arg)
+{
+    struct call c = {.n = n, .to = to, .request_id = rq->request_id};
+    if (!n->stopping && is_write(rq)) {
+        dispatch(&c, rq);
+        done(done_arg);
+        return;
+    }
+    struct submitted *sub = sl_malloc(sizeof(*sub));
+    if (!sub) {
+        reply_error(&c, SL_ENOMEM, "out of memory");
+        done(done_arg);
+        return;
+    }
+    *sub = (struct submitted){.job = {.run = run_submitted, .drop = drop_submitted},
+                              .c = c,
+                              .rq = rq,
+                              .done = done,
+                              .done_arg = done_arg};
+    sl_workq_push(n->workq, &sub->job);
 }

@@ -46,6 +46,7 @@ void th_node_init(struct th_node *n)
     snprintf(n->dir, sizeof(n->dir), "/tmp/sluice-it-XXXXXX");
     assert_non_null(mkdtemp(n->dir));
     snprintf(n->url, sizeof(n->url), "tcp://127.0.0.1:%d", free_port());
+    snprintf(n->http, sizeof(n->http), "http://127.0.0.1:%d", free_port());
     snprintf(n->log, sizeof(n->log), "%s.log", n->dir);
 }
 
@@ -158,8 +159,9 @@ void th_node_start(struct th_node *n)
 
 static pid_t spawn(struct th_node *n)
 {
-    char listen[96], data[160];
+    char listen[96], http[96], data[160];
     snprintf(listen, sizeof(listen), "--listen=%s", n->url);
+    snprintf(http, sizeof(http), "--http-listen=%s", n->http + strlen("http://"));
     snprintf(data, sizeof(data), "--data-dir=%s", n->dir);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -174,6 +176,7 @@ static pid_t spawn(struct th_node *n)
         argv[argc++] = (char *)sluiced_path();
         argv[argc++] = "--id=1";
         argv[argc++] = listen;
+        argv[argc++] = http;
         argv[argc++] = data;
         for (int i = 0; i < n->n_extra; i++) {
             argv[argc++] = n->extra[i];

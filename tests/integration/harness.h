@@ -17,6 +17,7 @@
 struct th_node {
     pid_t pid;
     char url[64];
+    char http[64]; /* the Kinesis HTTP API: http://127.0.0.1:PORT */
     char dir[128];
     char log[160];
     char extra[8][64]; /* extra flags, e.g. "--retention-hour-ms=50" */

@@ -19,13 +19,17 @@ struct job {
     atomic_int *ran;
     atomic_int *dropped;
     pthread_t *thread;
-    /* Blocks the job until released (a gate). */
+    /* Blocks the job until released (a gate); `started` is set first. */
     pthread_mutex_t *gate;
+    atomic_int *started;
 };
 
 static void run(struct sl_workq_job *j)
 {
     struct job *job = (struct job *)j;
+    if (job->started) {
+        atomic_store(job->started, 1);
+    }
     if (job->gate) {
         pthread_mutex_lock(job->gate);
         pthread_mutex_unlock(job->gate);
@@ -109,15 +113,20 @@ static void test_stop_drops_queued_jobs_and_lets_the_running_one_finish(void **s
     pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&gate);
     atomic_int ran = 0, dropped = 0;
+    atomic_int started = 0;
     struct job blocker = make(0, NULL, &ran, &dropped);
     blocker.gate = &gate;
+    blocker.started = &started;
     struct job queued[5];
     sl_workq_push(q, &blocker.base);
     for (int i = 0; i < 5; i++) {
         queued[i] = make(i + 1, NULL, &ran, &dropped);
         sl_workq_push(q, &queued[i].base);
     }
-    /* The one thread is held in the blocker; release it only while stop waits for it. */
+    /* Once the one thread is held in the blocker, stop; release the blocker while stop waits. */
+    while (!atomic_load(&started)) {
+        sched_yield();
+    }
     pthread_t stopper;
     assert_int_equal(pthread_create(&stopper, NULL, stop_main, q), 0);
     pthread_mutex_unlock(&gate);
