@@ -165,9 +165,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     s->live = r;
 
+    size_t n_headers = 0;
+    bool has_length = false;
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
-        hs[i] = (struct sl_http_header){h->name->base, h->name->len, h->value.base, h->value.len};
+        hs[n_headers++] =
+            (struct sl_http_header){h->name->base, h->name->len, h->value.base, h->value.len};
+        has_length |= h->name == &H2O_TOKEN_CONTENT_LENGTH->buf;
+    }
+    /* h2o takes Content-Length out of the headers as it reads the body; put it back (the
+     * length read), since clients sign it (SigV4). */
+    char length[24];
+    if (req->entity.base && !has_length) {
+        int n = snprintf(length, sizeof(length), "%zu", req->entity.len);
+        hs[n_headers++] = (struct sl_http_header){"content-length", 14, length, (size_t)n};
     }
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     struct sl_http_request view = {
@@ -181,7 +192,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         .authority_len = req->authority.len,
         .version = req->version,
         .headers = hs,
-        .n_headers = req->headers.size,
+        .n_headers = n_headers,
         .body = req->entity.base ? req->entity.base : "",
         .body_len = req->entity.base ? req->entity.len : 0,
     };

@@ -502,10 +502,13 @@ static struct span header_value(const struct sl_sigv4_request *r, size_t i)
     return span_of(r->headers[i].value, r->headers[i].value_len);
 }
 
-/* Whether `name` is the "host" the caller passed apart from the headers. */
+/* Whether `name` is the "host" the caller passed apart from the headers. Over HTTP/2 the AWS
+ * SDK for JavaScript signs the pseudo-header ":authority" by that name (others sign "host"):
+ * both are the request's authority. */
 static bool is_separate_host(const struct sl_sigv4_request *r, struct span name)
 {
-    return r->host != NULL && eq_nocase(name, span_str("host"));
+    return r->host != NULL &&
+           (eq_nocase(name, span_str("host")) || eq_nocase(name, span_str(":authority")));
 }
 
 /* Number of headers named `name` (any case); `*first` gets the first one's trimmed value. */
@@ -980,7 +983,8 @@ static enum sl_sigv4_result parse_signed_headers(struct span v, struct signed_na
     size_t start = 0;
     for (size_t i = 0; i <= v.n; i++) {
         if (i < v.n && v.p[i] != ';') {
-            if (!is_lower_tchar(v.p[i])) {
+            /* A leading ':' names an HTTP/2 pseudo-header (":authority"). */
+            if (!is_lower_tchar(v.p[i]) && !(v.p[i] == ':' && i == start)) {
                 goto not_canonical;
             }
             continue;
@@ -996,12 +1000,11 @@ static enum sl_sigv4_result parse_signed_headers(struct span v, struct signed_na
             return SL_SIGV4_INVALID;
         }
         out->name[out->n++] = name;
-        host |= eq_lit(name, "host");
+        host |= eq_lit(name, "host") || eq_lit(name, ":authority");
     }
     if (!host) {
         return fail(m, SL_SIGV4_INVALID,
-                    "'host' must be one of the SignedHeaders (for HTTP/2, ':authority' is "
-                    "signed as 'host').");
+                    "'host' (or, over HTTP/2, ':authority') must be one of the SignedHeaders.");
     }
     return SL_SIGV4_OK;
 

@@ -1102,7 +1102,7 @@ static void test_host_not_among_signed_headers_is_invalid(void **state)
 {
     (void)state;
     assert_int_equal(verify(&v_host_unsigned), SL_SIGV4_INVALID);
-    assert_msg_has("'host' must be one of the SignedHeaders");
+    assert_msg_has("'host' (or, over HTTP/2, ':authority') must be one of the SignedHeaders");
 }
 
 static void test_signed_header_absent_from_the_request_is_invalid(void **state)
