@@ -829,6 +829,49 @@ static bool header_is(const struct sl_http_header *h, const char *value)
            (h->value_len == len || h->value[len] == ';' || h->value[len] == ' ');
 }
 
+/* Kinesis Data Streams' other operations (KINESIS.md §3), so that a client calling one hears
+ * that sluice lacks it rather than that it does not exist. */
+static const char *const kinesis_ops_not_served[] = {
+    "AddTagsToStream",
+    "DeleteResourcePolicy",
+    "DeregisterStreamConsumer",
+    "DescribeAccountSettings",
+    "DescribeStreamConsumer",
+    "DisableEnhancedMonitoring",
+    "EnableEnhancedMonitoring",
+    "GetResourcePolicy",
+    "ListStreamConsumers",
+    "ListTagsForResource",
+    "ListTagsForStream",
+    "MergeShards",
+    "PutResourcePolicy",
+    "RegisterStreamConsumer",
+    "RemoveTagsFromStream",
+    "SplitShard",
+    "StartStreamEncryption",
+    "StopStreamEncryption",
+    "SubscribeToShard",
+    "TagResource",
+    "UntagResource",
+    "UpdateAccountSettings",
+    "UpdateMaxRecordSize",
+    "UpdateShardCount",
+    "UpdateStreamMode",
+    "UpdateStreamWarmThroughput",
+};
+
+static bool is_kinesis_op(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(kinesis_ops_not_served) / sizeof(kinesis_ops_not_served[0]);
+         i++) {
+        if (strlen(kinesis_ops_not_served[i]) == len &&
+            memcmp(kinesis_ops_not_served[i], name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void new_request_id(char out[37])
 {
     uint8_t b[16];
@@ -912,9 +955,21 @@ static void on_http(void *arg, struct sl_http_req *http, const struct sl_http_re
         }
     }
     if (!k->op) {
-        respond_error(k, "UnknownOperationException",
-                      target ? "The operation named in X-Amz-Target is not one sluice serves."
-                             : "The request has no X-Amz-Target header.");
+        char msg[ERR_MAX];
+        size_t name_len = target && target->value_len > plen ? target->value_len - plen : 0;
+        const char *name = name_len ? target->value + plen : "";
+        if (!target) {
+            snprintf(msg, sizeof(msg), "The request has no X-Amz-Target header.");
+        } else if (name_len && is_kinesis_op(name, name_len)) {
+            snprintf(msg, sizeof(msg),
+                     "sluice does not serve the Kinesis operation %.*s yet (see "
+                     "docs/guarantees.md).",
+                     (int)name_len, name);
+        } else {
+            snprintf(msg, sizeof(msg), "X-Amz-Target '%.*s' names no Kinesis operation.",
+                     (int)(target->value_len > 200 ? 200 : target->value_len), target->value);
+        }
+        respond_error(k, "UnknownOperationException", msg);
         kreq_unref(k);
         return;
     }

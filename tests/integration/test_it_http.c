@@ -785,7 +785,12 @@ static void test_errors_keep_the_connection_alive(void **state)
     expect_error(&r, "SerializationException", "at byte 35");
     call_json(&c, "Frobnicate", "{\"StreamName\": \"s\"}", &r);
     assert_false(r.close);
-    expect_error(&r, "UnknownOperationException", "X-Amz-Target");
+    expect_error(&r, "UnknownOperationException", "names no Kinesis operation");
+    /* A Kinesis operation sluice lacks says so. */
+    call_json(&c, "SplitShard", "{\"StreamName\": \"s\"}", &r);
+    assert_false(r.close);
+    expect_error(&r, "UnknownOperationException",
+                 "does not serve the Kinesis operation SplitShard");
     call_json(&c, NULL, "{\"StreamName\": \"s\"}", &r);
     assert_false(r.close);
     expect_error(&r, "UnknownOperationException", "no X-Amz-Target");
