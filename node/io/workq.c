@@ -50,7 +50,7 @@ int sl_workq_start(struct sl_workq **out, unsigned threads)
     pthread_cond_init(&q->cond, NULL);
     for (unsigned i = 0; i < threads; i++) {
         if (pthread_create(&q->threads[i], NULL, thread_main, q) != 0) {
-            sl_workq_stop(q);
+            sl_workq_free(q);
             return SL_EIO;
         }
         q->n_threads++;
@@ -86,20 +86,37 @@ void sl_workq_stop(struct sl_workq *q)
         return;
     }
     pthread_mutex_lock(&q->mu);
+    bool joined = q->stopping;
     q->stopping = true;
     pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->mu);
+    if (joined) {
+        return;
+    }
     for (unsigned i = 0; i < q->n_threads; i++) {
         pthread_join(q->threads[i], NULL);
     }
-    /* No thread takes jobs any more: what is left was never started. */
-    while (q->head) {
-        struct sl_workq_job *job = q->head;
-        q->head = job->next;
+    /* No thread takes jobs any more, and pushes now drop at once: what is left was never
+     * started. */
+    pthread_mutex_lock(&q->mu);
+    struct sl_workq_job *left = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    while (left) {
+        struct sl_workq_job *job = left;
+        left = job->next;
         if (job->drop) {
             job->drop(job);
         }
     }
+}
+
+void sl_workq_free(struct sl_workq *q)
+{
+    if (!q) {
+        return;
+    }
+    sl_workq_stop(q);
     pthread_cond_destroy(&q->cond);
     pthread_mutex_destroy(&q->mu);
     sl_free(q->threads);

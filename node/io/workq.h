@@ -5,8 +5,9 @@
  * the queue holds them in a caller-provided struct sl_workq_job (no allocation per job), which
  * must stay alive until the job has started. Any thread may push.
  *
- *   sl_workq_start --> running --sl_workq_stop--> stopped (jobs not started are handed to
- *                                                   `drop`, the threads joined)
+ *   sl_workq_start --> running --sl_workq_stop--> stopped --sl_workq_free--> gone
+ *                               (jobs not started are handed to `drop`, the threads joined;
+ *                                later pushes are dropped at once)
  */
 #ifndef SL_IO_WORKQ_H
 #define SL_IO_WORKQ_H
@@ -29,8 +30,13 @@ int sl_workq_start(struct sl_workq **out, unsigned threads);
  * dropped at once (its `drop` is called on the calling thread). */
 void sl_workq_push(struct sl_workq *q, struct sl_workq_job *job);
 
-/* Lets the jobs that are running finish, drops the queued ones, joins the threads and frees
- * the queue. NULL is ignored. */
+/* Lets the jobs that are running finish, drops the queued ones and joins the threads. The
+ * queue stays valid: what is pushed later is dropped at once, so front ends still receiving
+ * may push until they are stopped. NULL is ignored. */
 void sl_workq_stop(struct sl_workq *q);
+
+/* Frees a stopped queue (stopping it first if need be). No thread may push any more. NULL is
+ * ignored. */
+void sl_workq_free(struct sl_workq *q);
 
 #endif

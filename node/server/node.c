@@ -780,10 +780,9 @@ int sl_node_start(struct node **out, const struct sl_config *cfg, char *err, siz
 
 fail_net:
     sl_workq_stop(n->workq);
-    n->workq = NULL;
     sl_net_server_stop(n->net);
 fail_workq:
-    sl_workq_stop(n->workq);
+    sl_workq_free(n->workq);
 fail_loop:
     stop_thread(&n->loop_mu, &n->loop_cond, &n->loop_stop, n->loop);
 fail_writer:
@@ -828,6 +827,7 @@ void sl_node_stop(struct node *n)
     sl_workq_stop(n->workq);
     sl_kinesis_stop(n);
     sl_net_server_stop(n->net);
+    sl_workq_free(n->workq); /* the front ends may push (and be dropped) until they stop */
 
     for (size_t id = 0; id < n->groups_cap; id++) {
         struct group *g = n->groups[id];

@@ -75,7 +75,7 @@ static void test_one_thread_runs_jobs_in_arrival_order(void **state)
     while (atomic_load(&ran) < N) {
         sched_yield();
     }
-    sl_workq_stop(q);
+    sl_workq_free(q);
     for (int i = 0; i < N; i++) {
         assert_int_equal(order[i], i);
     }
@@ -96,12 +96,12 @@ static void test_jobs_run_on_the_queue_threads_not_the_pusher(void **state)
         sched_yield();
     }
     assert_false(pthread_equal(where, pthread_self()));
-    sl_workq_stop(q);
+    sl_workq_free(q);
 }
 
 static void *stop_main(void *q)
 {
-    sl_workq_stop(q);
+    sl_workq_free(q);
     return NULL;
 }
 
@@ -136,12 +136,28 @@ static void test_stop_drops_queued_jobs_and_lets_the_running_one_finish(void **s
     assert_true(ran >= 1);
 }
 
+static void test_push_after_stop_is_dropped_at_once(void **state)
+{
+    (void)state;
+    struct sl_workq *q;
+    assert_int_equal(sl_workq_start(&q, 2), SL_OK);
+    sl_workq_stop(q);
+    atomic_int ran = 0, dropped = 0;
+    struct job late = make(0, NULL, &ran, &dropped);
+    sl_workq_push(q, &late.base); /* a front end still receiving, as at a node's stop */
+    assert_int_equal(dropped, 1);
+    assert_int_equal(ran, 0);
+    sl_workq_free(q);
+    assert_int_equal(ran, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_thread_runs_jobs_in_arrival_order),
         cmocka_unit_test(test_jobs_run_on_the_queue_threads_not_the_pusher),
         cmocka_unit_test(test_stop_drops_queued_jobs_and_lets_the_running_one_finish),
+        cmocka_unit_test(test_push_after_stop_is_dropped_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
