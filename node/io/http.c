@@ -100,12 +100,32 @@ static void on_h2o_dispose(void *slot)
     req_unref(r);
 }
 
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 413:
+        return "Payload Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "";
+    }
+}
+
 static void send_answer(struct sl_http_req *r)
 {
     h2o_req_t *req = r->h2o;
     r->answered = true;
     req->res.status = r->status;
-    req->res.reason = r->status == 200 ? "OK" : "";
+    req->res.reason = reason(r->status);
     for (size_t i = 0; i < r->n_headers; i++) {
         const struct sl_http_header *h = &r->headers[i];
         h2o_add_header_by_str(&req->pool, &req->res.headers, h->name, h->name_len, 1, NULL,

@@ -741,14 +741,34 @@ static void kreq_unref(struct kreq *k)
     }
 }
 
-static void respond(struct kreq *k, int status, const void *body, size_t len)
+/* Answers with the headers every Kinesis answer has, and x-amzn-ErrorType when `error_type`
+ * is given (clients read it before the body's __type). */
+static void respond_typed(struct kreq *k, int status, const char *error_type, const void *body,
+                          size_t len)
 {
     const char *ct = k->enc == SL_ENC_CBOR ? CT_CBOR : CT_JSON;
-    struct sl_http_header h[] = {
+    /* x-amz-id-2: an opaque id for support, base64 of 24 random bytes as AWS's looks. */
+    uint8_t raw[24];
+    char id2[33];
+    if (sl_random_bytes(raw, sizeof(raw)) != 0) {
+        memset(raw, 0, sizeof(raw));
+    }
+    sl_base64_encode(raw, sizeof(raw), id2);
+    struct sl_http_header h[4] = {
         {"content-type", 12, ct, strlen(ct)},
         {"x-amzn-requestid", 16, k->request_id, strlen(k->request_id)},
+        {"x-amz-id-2", 10, id2, strlen(id2)},
     };
-    sl_http_respond(k->http, status, h, 2, body, len);
+    size_t n = 3;
+    if (error_type) {
+        h[n++] = (struct sl_http_header){"x-amzn-errortype", 16, error_type, strlen(error_type)};
+    }
+    sl_http_respond(k->http, status, h, n, body, len);
+}
+
+static void respond(struct kreq *k, int status, const void *body, size_t len)
+{
+    respond_typed(k, status, NULL, body, len);
 }
 
 /* An error answer: 400, or 500 for InternalFailure; {"__type": ..., "message": ...}. */
@@ -766,9 +786,9 @@ static void respond_error(struct kreq *k, const char *type, const char *message)
     size_t len = 0;
     int status = strcmp(type, "InternalFailure") == 0 ? 500 : 400;
     if (sl_enc_finish(&e, &body, &len) != 0) {
-        respond(k, 500, NULL, 0);
+        respond_typed(k, 500, "InternalFailure", NULL, 0);
     } else {
-        respond(k, status, body, len);
+        respond_typed(k, status, type, body, len);
     }
     sl_free(body);
     sl_enc_close(&e);
