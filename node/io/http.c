@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,12 +35,18 @@
 #include <unistd.h>
 
 #define STOP_WAIT_MS 2000
+/* Connections served at once unless the options say otherwise: with every one a file
+ * descriptor, a bound keeps clients from taking those the store needs. */
+#define CONNS_MAX_DEFAULT 256
+/* Requests one HTTP/2 connection may have in flight (h2o's default is 100). */
+#define HTTP2_STREAMS_MAX 16
 
 struct sl_http_req {
     h2o_multithread_message_t msg; /* first: the queue links it */
     struct sl_http_server *s;
-    h2o_req_t *h2o; /* NULL once h2o has freed the request (note 2) */
-    bool answered;  /* an answer went to h2o (a late one is then dropped) */
+    h2o_req_t *h2o;   /* NULL once h2o has freed the request (note 2) */
+    atomic_bool gone; /* h2o freed it: its client went away (read by other threads) */
+    bool answered;    /* an answer went to h2o (a late one is then dropped) */
     int refs;
     struct sl_http_req *prev, *next; /* live list (note 3) */
     /* The answer, filled by sl_http_respond on any thread. */
@@ -63,8 +70,12 @@ struct sl_http_server {
     h2o_evloop_t *loop;
     h2o_socket_t *listener;
     uint16_t port;
-    size_t conns; /* open client connections (loop thread) */
-    bool drained; /* every connection closed at stop: the context may be disposed */
+    size_t conns;   /* open client connections (loop thread) */
+    bool accepting; /* the listener is being read (paused at conns_max or on EMFILE) */
+    bool draining;  /* stop has begun: new requests are answered 503 */
+    bool drained;   /* every connection closed at stop: the context may be disposed */
+    h2o_timeout_entry_t retry_accept; /* after EMFILE and the like */
+    h2o_multithread_message_t wake;   /* posted by stop; owned here, so no allocation */
     h2o_multithread_receiver_t answers;
     h2o_multithread_receiver_t wakeup;
     atomic_bool stopping;
@@ -97,6 +108,7 @@ static void on_h2o_dispose(void *slot)
 {
     struct sl_http_req *r = *(struct sl_http_req **)slot;
     r->h2o = NULL;
+    atomic_store(&r->gone, true);
     req_unref(r);
 }
 
@@ -154,15 +166,19 @@ static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mess
 {
     (void)receiver;
     while (!h2o_linklist_is_empty(messages)) {
-        h2o_linklist_t *l = messages->next;
-        h2o_linklist_unlink(l);
-        sl_free(l);
+        h2o_linklist_unlink(messages->next); /* the server's own `wake` */
     }
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct sl_http_server *s = ((struct handler *)self)->s;
+    if (s->draining) {
+        req->res.status = 503;
+        req->res.reason = "Service Unavailable";
+        h2o_send_inline(req, H2O_STRLIT(""));
+        return 0;
+    }
     struct sl_http_req *r = sl_calloc(1, sizeof(*r));
     struct sl_http_header *hs =
         h2o_mem_alloc_pool(&req->pool, (req->headers.size + 1) * sizeof(*hs));
@@ -259,10 +275,36 @@ void sl_http_respond(struct sl_http_req *r, int status, const struct sl_http_hea
 
 /* ---- listening ---- */
 
+static void accept_pause(struct sl_http_server *s)
+{
+    if (s->accepting && s->listener) {
+        h2o_socket_read_stop(s->listener);
+        s->accepting = false;
+    }
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void accept_resume(struct sl_http_server *s)
+{
+    if (!s->accepting && s->listener && !s->draining && s->conns < s->opt.conns_max) {
+        h2o_socket_read_start(s->listener, on_accept);
+        s->accepting = true;
+    }
+}
+
+static void on_retry_accept(h2o_timeout_entry_t *entry)
+{
+    struct sl_http_server *s =
+        (struct sl_http_server *)((char *)entry - offsetof(struct sl_http_server, retry_accept));
+    accept_resume(s);
+}
+
 static void on_conn_close(void *data)
 {
     struct sl_http_server *s = data;
     s->conns--;
+    accept_resume(s);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -272,7 +314,19 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         return;
     }
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock) {
+    if (!sock) {
+        /* Out of descriptors (or another accept failure): stop reading the listener, which
+         * would otherwise stay readable and spin the loop, and try again in 100 ms. */
+        accept_pause(s);
+        if (!h2o_timeout_is_linked(&s->retry_accept)) {
+            h2o_timeout_link(s->loop, &s->ctx.hundred_ms_timeout, &s->retry_accept);
+        }
+        return;
+    }
+    if (s->conns + 1 >= s->opt.conns_max) {
+        accept_pause(s); /* resumed when one closes */
+    }
+    {
         /* h2o's server side leaves on_close to its user: it counts the connections. */
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = s;
@@ -323,7 +377,13 @@ static int listen_on(struct sl_http_server *s, char *err, size_t err_len)
     s->listener = h2o_evloop_socket_create(s->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     s->listener->data = s;
     h2o_socket_read_start(s->listener, on_accept);
+    s->accepting = true;
     return SL_OK;
+}
+
+bool sl_http_client_gone(struct sl_http_req *r)
+{
+    return atomic_load(&r->gone);
 }
 
 uint16_t sl_http_server_port(const struct sl_http_server *s)
@@ -339,22 +399,38 @@ static uint64_t mono_ms(void)
 }
 
 /* Note 3. */
-static void drain(struct sl_http_server *s)
+/* Answers 503 every request still waiting (nothing else will answer it now). */
+static void refuse_pending(struct sl_http_server *s)
 {
-    if (s->listener) {
-        h2o_socket_read_stop(s->listener);
-        h2o_socket_close(s->listener);
-        s->listener = NULL;
-    }
     for (struct sl_http_req *r = s->live; r; r = r->next) {
         if (r->h2o && !r->answered) {
             r->status = 503;
             send_answer(r);
         }
     }
+}
+
+static void drain(struct sl_http_server *s)
+{
+    s->draining = true;
+    if (s->listener) {
+        if (s->accepting) {
+            h2o_socket_read_stop(s->listener);
+        }
+        h2o_socket_close(s->listener);
+        s->listener = NULL;
+    }
+    if (h2o_timeout_is_linked(&s->retry_accept)) {
+        h2o_timeout_unlink(&s->retry_accept);
+    }
+    /* Shutdown first, so that answers sent from now on close their HTTP/1 connections; idle
+     * HTTP/1 connections are closed by a request timeout of zero (h2o 2.2's shutdown request
+     * reaches only HTTP/2 ones). */
     h2o_context_request_shutdown(&s->ctx);
+    s->ctx.http1.req_timeout.timeout = 0;
     uint64_t until = mono_ms() + STOP_WAIT_MS;
     while (s->conns > 0 && mono_ms() < until) {
+        refuse_pending(s);
         h2o_evloop_run(s->loop, 10);
     }
     /* A few more rounds for what closing connections defer, and for queued messages. */
@@ -408,6 +484,11 @@ int sl_http_server_start(struct sl_http_server **out, const struct sl_http_optio
     s->config.max_request_entity_size = opt->body_bytes_max;
     s->config.http1.req_timeout = opt->idle_timeout_ms;
     s->config.http2.idle_timeout = opt->idle_timeout_ms;
+    s->config.http2.max_concurrent_requests_per_connection = HTTP2_STREAMS_MAX;
+    if (s->opt.conns_max == 0) {
+        s->opt.conns_max = CONNS_MAX_DEFAULT;
+    }
+    s->retry_accept.cb = on_retry_accept;
     h2o_hostconf_t *host =
         h2o_config_register_host(&s->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
@@ -444,16 +525,15 @@ void sl_http_server_stop(struct sl_http_server *s)
     atomic_store(&s->stopping, true);
     if (s->started) {
         /* Wake the loop so that it sees the flag. */
-        h2o_linklist_t *m = sl_calloc(1, sizeof(*m));
-        if (m) {
-            h2o_multithread_send_message(&s->wakeup, (h2o_multithread_message_t *)m);
-        }
+        h2o_multithread_send_message(&s->wakeup, &s->wake);
         pthread_join(s->thread, NULL);
     }
-    if (s->listener) { /* the loop never ran */
-        h2o_socket_read_stop(s->listener);
-        h2o_socket_close(s->listener);
-        s->listener = NULL;
+    if (!s->started) { /* the loop never ran: nothing was accepted */
+        if (s->listener) {
+            h2o_socket_read_stop(s->listener);
+            h2o_socket_close(s->listener);
+            s->listener = NULL;
+        }
         s->drained = true;
     }
     if (!s->drained) {

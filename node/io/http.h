@@ -16,6 +16,7 @@
 #ifndef SL_IO_HTTP_H
 #define SL_IO_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,9 @@ struct sl_http_options {
     const char *listen; /* IPv4-address:port, or http://IPv4-address:port; port 0: any */
     size_t body_bytes_max;
     uint32_t idle_timeout_ms;
+    /* Connections served at once (0: 256); at the bound the server stops accepting until one
+     * closes. It also stops for 100 ms when accept fails (out of descriptors). */
+    size_t conns_max;
     sl_http_handler handler;
     void *arg;
 };
@@ -63,6 +67,10 @@ struct sl_http_options {
 int sl_http_server_start(struct sl_http_server **out, const struct sl_http_options *opt, char *err,
                          size_t err_len);
 
+/* Whether the client of `req` has gone (its connection or stream closed): an answer would be
+ * dropped, so work for it may be skipped. Any thread, until `req` is answered. */
+bool sl_http_client_gone(struct sl_http_req *req);
+
 /* The port the server listens on (the one chosen by the system when `listen` named port 0). */
 uint16_t sl_http_server_port(const struct sl_http_server *s);
 
@@ -71,8 +79,9 @@ uint16_t sl_http_server_port(const struct sl_http_server *s);
 void sl_http_respond(struct sl_http_req *req, int status, const struct sl_http_header *headers,
                      size_t n_headers, const void *body, size_t len);
 
-/* Stops the loop thread, closes every connection and frees everything. Requests not answered by
- * then are dropped; no sl_http_respond may be called during or after this. NULL is ignored. */
+/* Stops accepting, answers 503 to every request not answered yet (and to any arriving now),
+ * closes every connection (waiting up to 2 s for them), stops the loop thread and frees
+ * everything. No sl_http_respond may be called during or after this. NULL is ignored. */
 void sl_http_server_stop(struct sl_http_server *s);
 
 #endif

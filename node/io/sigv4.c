@@ -1281,6 +1281,21 @@ enum sl_sigv4_result sl_sigv4_verify(const struct sl_sigv4_request *r, sl_sigv4_
     if ((rv = check_signed_headers(r, &names, body_hex, &m)) != SL_SIGV4_OK) {
         return rv;
     }
+    /* Headers that choose what the request does must be covered by the signature when present,
+     * or a captured request could be replayed as another operation (AWS requires every
+     * x-amz-* header and content-type to be signed). */
+    for (size_t i = 0; i < r->n_must_sign; i++) {
+        struct span want = span_str(r->must_sign[i]);
+        bool is_signed = false;
+        for (size_t k = 0; k < names.n && !is_signed; k++) {
+            is_signed = eq_nocase(names.name[k], want);
+        }
+        if (!is_signed && header_count(r, want, NULL) > 0) {
+            msg_reset(&m);
+            msg_fmt(&m, "The header '%s' must be one of the SignedHeaders.", r->must_sign[i]);
+            return SL_SIGV4_INVALID;
+        }
+    }
 
     /* Only now the secret. */
     char akid[SL_SIGV4_AKID_BYTES_MAX + 1];

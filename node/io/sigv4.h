@@ -116,6 +116,11 @@ struct sl_sigv4_request {
     size_t host_len;
     const void *body;
     size_t body_len;
+    /* Lower-case names of headers that, when the request carries them, must be among the
+     * SignedHeaders (else SL_SIGV4_INVALID): the Kinesis front end names x-amz-target and
+     * content-type. May be empty. */
+    const char *const *must_sign;
+    size_t n_must_sign;
 };
 
 /* Writes the NUL-terminated secret for `access_key_id` (NUL-terminated, at most

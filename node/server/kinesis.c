@@ -21,6 +21,7 @@
 #include "core/doc.h"
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/utf8.h"
 #include "io/crypto.h"
 #include "io/clock.h"
 #include "io/http.h"
@@ -41,6 +42,11 @@
 /* Request bodies: PutRecords carries up to 5 MiB of data, 4/3 of it as base64 in JSON. */
 #define BODY_BYTES_MAX  (16u << 20)
 #define IDLE_TIMEOUT_MS 60000
+/* Requests received and not finished; past it new ones get 503 (SDKs retry those): bounds the
+ * memory held by decoded bodies and queued work. */
+#define IN_FLIGHT_MAX 256
+/* Headers a request may carry (HTTP/1 stops at 100 already; HTTP/2 does not). */
+#define HEADERS_MAX 128
 
 struct kop;
 
@@ -109,11 +115,17 @@ static int get_u32(struct kreq *k, const struct sl_doc_value *in, const char *na
     if (!v) {
         return 0;
     }
-    if (v->type != SL_DOC_NUMBER || !v->is_int) {
+    /* A number beyond int64 is integral (doubles are, that far out) but has no `i`. */
+    bool huge = v->type == SL_DOC_NUMBER && !v->is_int && (v->d > 9.2e18 || v->d < -9.2e18);
+    if (v->type != SL_DOC_NUMBER || (!v->is_int && !huge)) {
         return type_error(k, name, "an integer");
     }
     *has = true;
-    *out = v->i < 0 ? 0 : v->i > UINT32_MAX ? UINT32_MAX : (uint32_t)v->i;
+    if (huge) {
+        *out = v->d < 0 ? 0 : UINT32_MAX;
+    } else {
+        *out = v->i < 0 ? 0 : v->i > UINT32_MAX ? UINT32_MAX : (uint32_t)v->i;
+    }
     return 0;
 }
 
@@ -736,9 +748,39 @@ static const struct kop kops[] = {
 static void kreq_unref(struct kreq *k)
 {
     if (atomic_fetch_sub(&k->refs, 1) == 1) {
+        atomic_fetch_sub(&k->n->http_in_flight, 1);
         sl_doc_close(&k->doc);
         sl_free(k);
     }
+}
+
+static bool client_gone(void *to)
+{
+    return sl_http_client_gone(((struct kreq *)to)->http);
+}
+
+/* Copies `in` into `out` (`cap` >= 4) as valid UTF-8: bytes that do not form a character
+ * become '?', and the text is cut at a character boundary. Messages may quote what a client
+ * sent; JSON and CBOR text must be UTF-8. */
+static const char *utf8_safe(const char *in, char *out, size_t cap)
+{
+    size_t o = 0, n = strlen(in);
+    for (size_t i = 0; i < n;) {
+        size_t len = sl_utf8_decode((const unsigned char *)in + i, n - i, NULL);
+        size_t take = len ? len : 1;
+        if (o + take >= cap) {
+            break;
+        }
+        if (len) {
+            memcpy(out + o, in + i, len);
+        } else {
+            out[o] = '?';
+        }
+        o += take;
+        i += take;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 /* Answers with the headers every Kinesis answer has, and x-amzn-ErrorType when `error_type`
@@ -774,17 +816,20 @@ static void respond(struct kreq *k, int status, const void *body, size_t len)
 /* An error answer: 400, or 500 for InternalFailure; {"__type": ..., "message": ...}. */
 static void respond_error(struct kreq *k, const char *type, const char *message)
 {
+    char safe[2 * ERR_MAX];
     struct sl_enc e;
     sl_enc_init(&e, k->enc);
     sl_enc_map(&e, 2);
     sl_enc_key(&e, "__type");
     sl_enc_cstr(&e, type);
     sl_enc_key(&e, "message");
-    sl_enc_cstr(&e, message);
+    sl_enc_cstr(&e, utf8_safe(message, safe, sizeof(safe)));
     sl_enc_end(&e);
     unsigned char *body = NULL;
     size_t len = 0;
-    int status = strcmp(type, "InternalFailure") == 0 ? 500 : 400;
+    int status = strcmp(type, "InternalFailure") == 0      ? 500
+                 : strcmp(type, "ServiceUnavailable") == 0 ? 503
+                                                           : 400;
     if (sl_enc_finish(&e, &body, &len) != 0) {
         respond_typed(k, 500, "InternalFailure", NULL, 0);
     } else {
@@ -908,9 +953,9 @@ static void new_request_id(char out[37])
 /* Checks the request's SigV4 signature; false when it answered with the refusal. */
 static bool authenticated(struct kreq *k, const struct sl_http_request *r)
 {
-    enum { HEADERS_MAX = 128 };
+    static const char *const must_sign[] = {"x-amz-target", "content-type"};
     struct sl_sigv4_header hs[HEADERS_MAX];
-    size_t n = r->n_headers < HEADERS_MAX ? r->n_headers : HEADERS_MAX;
+    size_t n = r->n_headers; /* on_http refused more than HEADERS_MAX */
     for (size_t i = 0; i < n; i++) {
         hs[i] = (struct sl_sigv4_header){r->headers[i].name, r->headers[i].name_len,
                                          r->headers[i].value, r->headers[i].value_len};
@@ -928,6 +973,8 @@ static bool authenticated(struct kreq *k, const struct sl_http_request *r)
         .host_len = r->authority_len,
         .body = r->body,
         .body_len = r->body_len,
+        .must_sign = must_sign,
+        .n_must_sign = 2,
     };
     char msg[ERR_MAX];
     enum sl_sigv4_result res = sl_sigv4_verify(&sr, sl_sigv4_creds_lookup, k->n->creds,
@@ -950,10 +997,25 @@ static void on_http(void *arg, struct sl_http_req *http, const struct sl_http_re
     atomic_init(&k->refs, 1);
     k->n = n;
     k->http = http;
+    unsigned in_flight = atomic_fetch_add(&n->http_in_flight, 1);
     sl_doc_init(&k->doc);
     new_request_id(k->request_id);
     const struct sl_http_header *ct = header(r, "content-type");
     k->enc = header_is(ct, CT_CBOR) ? SL_ENC_CBOR : SL_ENC_JSON;
+    if (in_flight >= IN_FLIGHT_MAX) {
+        respond_error(k, "ServiceUnavailable",
+                      "The node has too many Kinesis requests in progress; retry shortly.");
+        kreq_unref(k);
+        return;
+    }
+    if (r->n_headers > HEADERS_MAX) {
+        char msg[ERR_MAX];
+        snprintf(msg, sizeof(msg), "The request has %zu headers; at most %d are accepted.",
+                 r->n_headers, HEADERS_MAX);
+        respond_error(k, "SerializationException", msg);
+        kreq_unref(k);
+        return;
+    }
 
     /* The envelope. Kinesis answers a POST it cannot route with 404 (wrong Content-Type) or
      * UnknownOperationException (wrong target). */
@@ -1027,7 +1089,7 @@ static void on_http(void *arg, struct sl_http_req *http, const struct sl_http_re
         return;
     }
     atomic_fetch_add(&k->refs, 1); /* the answer's (note 2) */
-    sl_ops_submit(n, &k->rq, (struct sl_answer_to){answer_http, k}, handler_done, k);
+    sl_ops_submit(n, &k->rq, (struct sl_answer_to){answer_http, client_gone, k}, handler_done, k);
 }
 
 int sl_kinesis_start(struct node *n, char *err, size_t err_len)

@@ -79,6 +79,7 @@ struct node {
     struct sl_workq *workq; /* handlers that may block on the disk, from every front end */
     struct sl_net_server *net;
     struct sl_http_server *http;  /* NULL without an HTTP API */
+    atomic_uint http_in_flight;   /* Kinesis requests received and not yet finished */
     struct sl_sigv4_creds *creds; /* NULL: HTTP requests are not authenticated */
 
     pthread_mutex_t mu;
@@ -155,6 +156,9 @@ uint64_t sl_node_find_arrival(struct node *n, uint64_t group, uint64_t lo, uint6
 struct Sluice__Response;
 struct sl_answer_to {
     void (*send)(void *to, const struct Sluice__Response *resp);
+    /* Optional: whether the client has gone, so that queued work for it may be skipped (the
+     * request is then dropped through send(to, NULL)). Any thread. */
+    bool (*gone)(void *to);
     void *to;
 };
 

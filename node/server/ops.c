@@ -967,9 +967,13 @@ static void put(const struct call *c, bool single, const char *stream,
     snprintf(p->stream, sizeof(p->stream), "%s", stream);
 
     pthread_mutex_lock(&n->mu);
-    const struct sl_stream *s = n->stopping ? NULL : data_stream(c, stream);
+    bool stopping = n->stopping;
+    const struct sl_stream *s = stopping ? NULL : data_stream(c, stream);
     if (!s) {
         pthread_mutex_unlock(&n->mu);
+        if (stopping) {
+            c->to.send(c->to.to, NULL); /* not answered: the server is going away */
+        }
         sl_free(slots);
         sl_free(p);
         return;
@@ -1561,7 +1565,7 @@ static bool is_write(const Sluice__Request *rq)
 bool sl_ops_handle_fast(void *arg, struct sl_net_req *req, const void *data, size_t len,
                         void **carry)
 {
-    struct call c = {.n = arg, .to = {answer_nng, req}, .request_id = 0};
+    struct call c = {.n = arg, .to = {answer_nng, NULL, req}, .request_id = 0};
     Sluice__Request *rq = sluice__request__unpack(NULL, len, data);
     if (!rq) {
         return false; /* the worker answers SerializationException */
@@ -1583,7 +1587,7 @@ void sl_ops_free_request(void *rq)
 
 void sl_ops_handle(void *arg, struct sl_net_req *req, const void *data, size_t len, void *carry)
 {
-    struct call c = {.n = arg, .to = {answer_nng, req}, .request_id = 0};
+    struct call c = {.n = arg, .to = {answer_nng, NULL, req}, .request_id = 0};
     Sluice__Request *rq = carry ? carry : sluice__request__unpack(NULL, len, data);
     if (!rq) {
         reply_error(&c, SL_ESERIAL,
@@ -1607,7 +1611,11 @@ struct submitted {
 static void run_submitted(struct sl_workq_job *job)
 {
     struct submitted *sub = (struct submitted *)job;
-    dispatch(&sub->c, sub->rq);
+    if (sub->c.to.gone && sub->c.to.gone(sub->c.to.to)) {
+        sub->c.to.send(sub->c.to.to, NULL); /* its client left while it waited */
+    } else {
+        dispatch(&sub->c, sub->rq);
+    }
     sub->done(sub->done_arg);
     sl_free(sub);
 }

@@ -44,7 +44,18 @@ def error_code(fn):
     return None
 
 
-def raw(op, body, sign_with=None, when=None, tamper=False):
+class TargetUnsignedAuth(auth.SigV4Auth):
+    """Signs only host and x-amz-date: a replayed request could then name another operation."""
+
+    def headers_to_sign(self, request):
+        headers = super().headers_to_sign(request)
+        for name in list(headers.keys()):
+            if name.lower() not in ("host", "x-amz-date"):
+                del headers[name]
+        return headers
+
+
+def raw(op, body, sign_with=None, when=None, tamper=False, signer_class=auth.SigV4Auth):
     """Sends one request signed (or not) by botocore at `when`; returns (status, __type)."""
     data = json.dumps(body).encode()
     req = AWSRequest(method="POST", url=endpoint + "/", data=data, headers={
@@ -52,7 +63,7 @@ def raw(op, body, sign_with=None, when=None, tamper=False):
         "X-Amz-Target": "Kinesis_20131202." + op,
     })
     if sign_with:
-        signer = auth.SigV4Auth(Credentials(*sign_with), "kinesis", REGION)
+        signer = signer_class(Credentials(*sign_with), "kinesis", REGION)
         with mock.patch.object(auth, "get_current_datetime",
                                return_value=when or datetime.datetime.utcnow()):
             signer.add_auth(req)
@@ -95,6 +106,9 @@ check(raw("ListStreams", {}, (akid, secret), now + datetime.timedelta(minutes=10
       == (400, "InvalidSignatureException"), "signed 10 minutes ahead -> InvalidSignatureException")
 check(raw("ListStreams", {}, (akid, secret), now, tamper=True) == (400, "InvalidSignatureException"),
       "a body changed after signing -> InvalidSignatureException")
+check(raw("ListStreams", {}, (akid, secret), now, signer_class=TargetUnsignedAuth)
+      == (400, "InvalidSignatureException"),
+      "X-Amz-Target and Content-Type left out of SignedHeaders -> InvalidSignatureException")
 check(raw("ListStreams", {}) == (400, "MissingAuthenticationTokenException"),
       "no Authorization at all -> MissingAuthenticationTokenException")
 
