@@ -9,7 +9,13 @@
 #include "core/errors.h"
 #include "io/http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +156,55 @@ static void test_oversized_body_gets_413(void **state)
     test_http1_post_gets_its_answer(state);
 }
 
+/* A raw keep-alive connection that has had one answer. */
+static int connect_and_call(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    static const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi";
+    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)(sizeof(req) - 1));
+    return fd;
+}
+
+/* Whether an answer arrives on `fd` within `ms`. */
+static bool answered_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1) {
+        return false;
+    }
+    char buf[512];
+    return recv(fd, buf, sizeof(buf), 0) > 0;
+}
+
+static void test_connections_past_the_cap_wait_for_one_to_close(void **state)
+{
+    (void)state;
+    char err[256];
+    struct sl_http_server *capped;
+    struct sl_http_options o = {.listen = "127.0.0.1:0",
+                                .body_bytes_max = 1024,
+                                .idle_timeout_ms = 5000,
+                                .conns_max = 2,
+                                .handler = handler};
+    assert_int_equal(sl_http_server_start(&capped, &o, err, sizeof(err)), SL_OK);
+    uint16_t port = sl_http_server_port(capped);
+    int a = connect_and_call(port);
+    assert_true(answered_within(a, 5000));
+    int b = connect_and_call(port);
+    assert_true(answered_within(b, 5000));
+    /* The kernel completes the third connection, but the server does not take it. */
+    int c = connect_and_call(port);
+    assert_false(answered_within(c, 300));
+    close(a);
+    assert_true(answered_within(c, 5000));
+    close(b);
+    close(c);
+    sl_http_server_stop(capped);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_http1_keeps_the_connection_alive),
         cmocka_unit_test(test_answer_from_another_thread),
         cmocka_unit_test(test_oversized_body_gets_413),
+        cmocka_unit_test(test_connections_past_the_cap_wait_for_one_to_close),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
