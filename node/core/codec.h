@@ -11,6 +11,21 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The value of hex digit `c` (either case), or -1. */
+static inline int sl_hex_value(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 static inline void sl_put_u16(unsigned char *p, uint16_t v)
 {
     p[0] = (unsigned char)(v >> 8);

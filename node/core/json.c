@@ -131,20 +131,6 @@ static void skip_ws(struct parser *j)
     }
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The four hex digits at `at`, or -1. */
 static long hex4(const struct parser *j, size_t at)
 {
@@ -153,7 +139,7 @@ static long hex4(const struct parser *j, size_t at)
     }
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hex_value(j->p[at + k]);
+        int h = sl_hex_value((unsigned char)j->p[at + k]);
         if (h < 0) {
             return -1;
         }

@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/assert.h"
+#include "core/codec.h"
 #include "core/errors.h"
 #include "io/crypto.h"
 
@@ -271,20 +272,6 @@ static bool is_unreserved(int c)
            c == '_' || c == '.' || c == '~';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The next byte of percent-encoded `s` from `*i`, or -1 at its end. '+' is a space, as in
  * form encoding: botocore sends a space in a query value as '+' and signs it as "%20" (a real
  * plus arrives as "%2B"). A '%' without two hex digits after it stands for itself. */
@@ -299,7 +286,8 @@ static int decode_next(struct span s, size_t *i)
         return ' ';
     }
     if (c == '%' && s.n - *i >= 3) {
-        int hi = hex_value(s.p[*i + 1]), lo = hex_value(s.p[*i + 2]);
+        int hi = sl_hex_value((unsigned char)s.p[*i + 1]),
+            lo = sl_hex_value((unsigned char)s.p[*i + 2]);
         if (hi >= 0 && lo >= 0) {
             *i += 3;
             return hi * 16 + lo;

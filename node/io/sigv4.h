@@ -75,6 +75,8 @@
 #ifndef SL_IO_SIGV4_H
 #define SL_IO_SIGV4_H
 
+#include "io/http.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,13 +94,6 @@
 #define SL_SIGV4_CREDS_MAX                65536  /* key pairs in one credentials file */
 #define SL_SIGV4_CREDS_LINE_BYTES_MAX     4096
 
-struct sl_sigv4_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-
 /* One HTTP request as received. Pointers may be NULL when their length is 0. */
 struct sl_sigv4_request {
     const char *method; /* "POST" */
@@ -107,7 +102,7 @@ struct sl_sigv4_request {
     size_t path_len;
     const char *query; /* raw query string without '?', may be empty */
     size_t query_len;
-    const struct sl_sigv4_header *headers;
+    const struct sl_http_header *headers; /* the HTTP server's view of them */
     size_t n_headers;
     /* Host (HTTP/1.1) or :authority (HTTP/2) when the HTTP library keeps it apart from the
      * headers, as h2o does: it is then the one "host" value and "host" entries in `headers`

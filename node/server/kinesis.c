@@ -56,7 +56,8 @@ struct kreq {
     struct sl_http_req *http;
     const struct kop *op;
     enum sl_enc_kind enc;
-    char request_id[37];
+    char request_id[37]; /* x-amzn-RequestId: a version-4 UUID */
+    char id2[33];        /* x-amz-id-2: base64 of 24 random bytes, as AWS's looks */
     struct sl_doc doc;
     Sluice__Request rq;
     char err[ERR_MAX]; /* why decoding failed */
@@ -789,17 +790,10 @@ static void respond_typed(struct kreq *k, int status, const char *error_type, co
                           size_t len)
 {
     const char *ct = k->enc == SL_ENC_CBOR ? CT_CBOR : CT_JSON;
-    /* x-amz-id-2: an opaque id for support, base64 of 24 random bytes as AWS's looks. */
-    uint8_t raw[24];
-    char id2[33];
-    if (sl_random_bytes(raw, sizeof(raw)) != 0) {
-        memset(raw, 0, sizeof(raw));
-    }
-    sl_base64_encode(raw, sizeof(raw), id2);
     struct sl_http_header h[4] = {
         {"content-type", 12, ct, strlen(ct)},
         {"x-amzn-requestid", 16, k->request_id, strlen(k->request_id)},
-        {"x-amz-id-2", 10, id2, strlen(id2)},
+        {"x-amz-id-2", 10, k->id2, strlen(k->id2)},
     };
     size_t n = 3;
     if (error_type) {
@@ -937,29 +931,26 @@ static bool is_kinesis_op(const char *name, size_t len)
     return false;
 }
 
-static void new_request_id(char out[37])
+/* Both ids of a request's answer, from one draw of randomness. */
+static void new_request_ids(struct kreq *k)
 {
-    uint8_t b[16];
+    uint8_t b[16 + 24];
     if (sl_random_bytes(b, sizeof(b)) != 0) {
         memset(b, 0, sizeof(b));
     }
+    sl_base64_encode(b + 16, 24, k->id2);
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    snprintf(k->request_id, sizeof(k->request_id),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
 }
 
 /* Checks the request's SigV4 signature; false when it answered with the refusal. */
 static bool authenticated(struct kreq *k, const struct sl_http_request *r)
 {
     static const char *const must_sign[] = {"x-amz-target", "content-type"};
-    struct sl_sigv4_header hs[HEADERS_MAX];
-    size_t n = r->n_headers; /* on_http refused more than HEADERS_MAX */
-    for (size_t i = 0; i < n; i++) {
-        hs[i] = (struct sl_sigv4_header){r->headers[i].name, r->headers[i].name_len,
-                                         r->headers[i].value, r->headers[i].value_len};
-    }
     struct sl_sigv4_request sr = {
         .method = r->method,
         .method_len = r->method_len,
@@ -967,8 +958,8 @@ static bool authenticated(struct kreq *k, const struct sl_http_request *r)
         .path_len = r->path_len,
         .query = r->query,
         .query_len = r->query_len,
-        .headers = hs,
-        .n_headers = n,
+        .headers = r->headers,
+        .n_headers = r->n_headers,
         .host = r->authority,
         .host_len = r->authority_len,
         .body = r->body,
@@ -999,7 +990,7 @@ static void on_http(void *arg, struct sl_http_req *http, const struct sl_http_re
     k->http = http;
     unsigned in_flight = atomic_fetch_add(&n->http_in_flight, 1);
     sl_doc_init(&k->doc);
-    new_request_id(k->request_id);
+    new_request_ids(k);
     const struct sl_http_header *ct = header(r, "content-type");
     k->enc = header_is(ct, CT_CBOR) ? SL_ENC_CBOR : SL_ENC_JSON;
     if (in_flight >= IN_FLIGHT_MAX) {

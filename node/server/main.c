@@ -1,5 +1,6 @@
 /* main.c — sluiced: reads its settings, starts the node, stops it cleanly on SIGTERM/SIGINT. */
 #include "server/config.h"
+#include "io/sigv4.h"
 #include "server/node.h"
 
 #include <signal.h>
@@ -39,6 +40,14 @@ int main(int argc, char **argv)
     }
     printf("sluiced: node %llu (az %s) serving %s, data in %s\n", (unsigned long long)cfg.id,
            n->identity.az, cfg.listen, cfg.data_dir);
+    if (cfg.http_listen[0]) {
+        printf("sluiced: Kinesis API on http://%s, %s\n", cfg.http_listen,
+               n->creds ? "SigV4 required" : "authentication off");
+        if (n->creds) {
+            printf("sluiced: %zu key(s) from %s\n", sl_sigv4_creds_count(n->creds),
+                   cfg.credentials_file);
+        }
+    }
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

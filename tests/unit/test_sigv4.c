@@ -360,7 +360,7 @@ static struct sl_sigv4_identity who;
  * ASan reports any read past a length. */
 struct built {
     struct sl_sigv4_request r;
-    struct sl_sigv4_header h[HEADERS_MAX];
+    struct sl_http_header h[HEADERS_MAX];
     void *blocks[2 * HEADERS_MAX + 8];
     size_t n_blocks;
 };
