@@ -280,6 +280,51 @@ static void test_partition_key_accepts_1_to_256_code_points(void **state)
     assert_string_equal(check(sl_check_partition_key, field, "a b/c:d\xe2\x82\xac", 10), "");
 }
 
+static void test_tag_key_is_1_to_128_code_points_and_value_0_to_256(void **state)
+{
+    (void)state;
+    char text[257 * 2];
+    for (int i = 0; i < 257; i++) {
+        memcpy(text + 2 * i, "\xc3\xa9", 2); /* U+00E9, two bytes */
+    }
+    assert_string_equal(check(sl_check_tag_key, "tags.1.member.key", text, 128 * 2), "");
+    assert_non_null(strstr(check(sl_check_tag_key, "tags.1.member.key", text, 129 * 2),
+                           "at 'tags.1.member.key' failed to satisfy constraint: Member must have "
+                           "length less than or equal to 128"));
+    assert_non_null(strstr(check(sl_check_tag_key, "tagKeys.1.member", "", 0),
+                           "Member must have length greater than or equal to 1"));
+    assert_string_equal(check(sl_check_tag_value, "tags.1.member.value", "", 0), "");
+    assert_string_equal(check(sl_check_tag_value, "tags.1.member.value", text, 256 * 2), "");
+    assert_non_null(strstr(check(sl_check_tag_value, "tags.1.member.value", text, 257 * 2),
+                           "less than or equal to 256"));
+    assert_non_null(strstr(check(sl_check_tag_value, "tags.1.member.value", "\xff", 1),
+                           "Member must be valid UTF-8"));
+}
+
+static void test_tag_text_allows_letters_digits_space_and_aws_punctuation(void **state)
+{
+    (void)state;
+    const char *ok = "Team 1_a.b:c/d=e+f-g@h \xc3\xa9quipe";
+    assert_true(sl_tag_text_allowed(ok, strlen(ok)));
+    assert_true(sl_tag_text_allowed("", 0));
+    const char *bad[] = {"semi;colon", "pct%", "hash#", "star*", "quote'", "tab\there", "comma,"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(sl_tag_text_allowed(bad[i], strlen(bad[i])));
+    }
+    assert_false(sl_tag_text_allowed("nul\0x", 5));
+}
+
+static void test_tag_key_prefix_aws_colon_is_reserved_in_any_case(void **state)
+{
+    (void)state;
+    assert_true(sl_tag_key_reserved("aws:x", 5));
+    assert_true(sl_tag_key_reserved("AWS:", 4));
+    assert_true(sl_tag_key_reserved("Aws:cost", 8));
+    assert_false(sl_tag_key_reserved("aws", 3));
+    assert_false(sl_tag_key_reserved("awsx:y", 6));
+    assert_false(sl_tag_key_reserved("my:aws:", 7));
+}
+
 static void test_partition_key_rejects_empty(void **state)
 {
     (void)state;
@@ -568,6 +613,9 @@ int main(void)
         cmocka_unit_test(test_retention_rejects_23_hours_as_too_short),
         cmocka_unit_test(test_retention_rejects_8761_hours_as_too_long),
         cmocka_unit_test(test_limits_match_kinesis),
+        cmocka_unit_test(test_tag_key_is_1_to_128_code_points_and_value_0_to_256),
+        cmocka_unit_test(test_tag_text_allows_letters_digits_space_and_aws_punctuation),
+        cmocka_unit_test(test_tag_key_prefix_aws_colon_is_reserved_in_any_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

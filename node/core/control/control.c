@@ -9,17 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Command layout, version 1 (big-endian):
+/* Command layout (big-endian), version 2:
  *   u8 version, u8 op, u16 name_len, name, u64 created_ms, u8 mode, u8 status,
- *   u32 retention_hours, u32 shard_count, u32 shard_limit
- * Snapshot layout, version 1:
+ *   u32 retention_hours, u32 shard_count, u32 shard_limit, u32 warm_mibps, u8 n_tags,
+ *   then per tag: u16 key_len, key, u16 value_len, value
+ * Version 1 ends after shard_limit.
+ * Snapshot layout, version 2:
  *   u8 version, u64 next_group, u32 n_streams, then per stream:
  *   u16 name_len, name, u64 created_ms, u8 status, u8 mode, u32 retention_hours, u32 n_shards,
  *   then per shard: u32 index, u64 group, u64 start_hi, u64 start_lo, u64 end_hi, u64 end_lo,
- *   u64 created_ms */
-#define CMD_FIXED_BYTES    (1 + 1 + 2 + 8 + 1 + 1 + 4 + 4 + 4)
+ *   u64 created_ms; then u32 warm_mibps, u8 n_tags, and the tags as in a command.
+ * Version 1 has no warm_mibps and no tags. */
+#define CMD_V1_BYTES       (1 + 1 + 2 + 8 + 1 + 1 + 4 + 4 + 4)
+#define CMD_FIXED_BYTES    (CMD_V1_BYTES + 4 + 1)
 #define SHARD_BYTES        (4 + 8 + 8 * 4 + 8)
-#define STREAM_FIXED_BYTES (2 + 8 + 1 + 1 + 4 + 4)
+#define STREAM_FIXED_BYTES (2 + 8 + 1 + 1 + 4 + 4 + 4 + 1)
+#define TAG_FIXED_BYTES    (2 + 2)
 
 void sl_control_init(struct sl_control *c)
 {
@@ -27,9 +32,18 @@ void sl_control_init(struct sl_control *c)
     c->next_group = SL_CONTROL_GROUP + 1;
 }
 
+static void tag_free(struct sl_tag *t)
+{
+    sl_free((void *)t->key); /* one block: key, NUL, value, NUL */
+}
+
 static void stream_free(struct sl_stream *s)
 {
     if (s) {
+        for (uint32_t i = 0; i < s->n_tags; i++) {
+            tag_free(&s->tags[i]);
+        }
+        sl_free(s->tags);
         sl_free(s->shards);
         sl_free(s);
     }
@@ -44,13 +58,73 @@ void sl_control_close(struct sl_control *c)
     memset(c, 0, sizeof(*c));
 }
 
+static bool tag_fits(const struct sl_tag *t)
+{
+    return t->key_len >= 1 && t->key_len <= SL_TAG_KEY_BYTES_MAX &&
+           t->value_len <= SL_TAG_VALUE_BYTES_MAX;
+}
+
+static size_t tags_bytes(const struct sl_tag *tags, uint32_t n)
+{
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bytes += TAG_FIXED_BYTES + tags[i].key_len + tags[i].value_len;
+    }
+    return bytes;
+}
+
+static unsigned char *put_tags(unsigned char *p, const struct sl_tag *tags, uint32_t n)
+{
+    *p++ = (unsigned char)n;
+    for (uint32_t i = 0; i < n; i++) {
+        sl_put_u16(p, tags[i].key_len);
+        memcpy(p + 2, tags[i].key, tags[i].key_len);
+        p += 2 + tags[i].key_len;
+        sl_put_u16(p, tags[i].value_len);
+        if (tags[i].value_len > 0) { /* an empty value may be NULL */
+            memcpy(p + 2, tags[i].value, tags[i].value_len);
+        }
+        p += 2 + tags[i].value_len;
+    }
+    return p;
+}
+
+/* Reads n_tags and the tags into `tags` (SL_TAGS_MAX slots), pointing into the reader's bytes. */
+static bool read_tags(struct sl_reader *r, struct sl_tag *tags, uint32_t *n)
+{
+    *n = sl_read_u8(r);
+    if (*n > SL_TAGS_MAX) {
+        return false;
+    }
+    for (uint32_t i = 0; i < *n; i++) {
+        struct sl_tag *t = &tags[i];
+        t->key_len = sl_read_u16(r);
+        t->key = (const char *)sl_read_bytes(r, t->key_len);
+        t->value_len = sl_read_u16(r);
+        t->value = (const char *)sl_read_bytes(r, t->value_len);
+        if (!t->key || (!t->value && t->value_len > 0) || !tag_fits(t)) {
+            return false;
+        }
+        if (!t->value) {
+            t->value = "";
+        }
+    }
+    return !r->bad;
+}
+
 int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out)
 {
     if (cmd->name_len > SL_STREAM_NAME_BYTES_MAX || cmd->op < SL_CONTROL_CREATE_STREAM ||
-        cmd->op > SL_CONTROL_SET_RETENTION) {
+        cmd->op > SL_CONTROL_OP_LAST || cmd->n_tags > SL_TAGS_MAX) {
         return SL_EINVAL;
     }
-    struct sl_buf *b = sl_buf_new(CMD_FIXED_BYTES + cmd->name_len);
+    for (uint32_t i = 0; i < cmd->n_tags; i++) {
+        if (!tag_fits(&cmd->tags[i])) {
+            return SL_EINVAL;
+        }
+    }
+    struct sl_buf *b =
+        sl_buf_new(CMD_FIXED_BYTES + cmd->name_len + tags_bytes(cmd->tags, cmd->n_tags));
     if (!b) {
         return SL_ENOMEM;
     }
@@ -66,6 +140,9 @@ int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out)
     sl_put_u32(p + 10, cmd->retention_hours);
     sl_put_u32(p + 14, cmd->shard_count);
     sl_put_u32(p + 18, cmd->shard_limit);
+    sl_put_u32(p + 22, cmd->warm_mibps);
+    p = put_tags(p + 26, cmd->tags, cmd->n_tags);
+    SL_ASSERT((size_t)(p - b->data) == b->len);
     *out = b;
     return 0;
 }
@@ -88,7 +165,8 @@ int sl_control_cmd_decode(const void *data, size_t len, struct sl_control_cmd *c
     struct sl_reader r;
     sl_reader_init(&r, data, len);
     memset(cmd, 0, sizeof(*cmd));
-    if (sl_read_u8(&r) != SL_CONTROL_FORMAT_VERSION) {
+    uint8_t version = sl_read_u8(&r);
+    if (version < 1 || version > SL_CONTROL_FORMAT_VERSION) {
         return SL_ECORRUPT;
     }
     cmd->op = sl_read_u8(&r);
@@ -101,25 +179,42 @@ int sl_control_cmd_decode(const void *data, size_t len, struct sl_control_cmd *c
     cmd->retention_hours = sl_read_u32(&r);
     cmd->shard_count = sl_read_u32(&r);
     cmd->shard_limit = sl_read_u32(&r);
-    if (!sl_reader_done(&r) || cmd->op < SL_CONTROL_CREATE_STREAM ||
-        cmd->op > SL_CONTROL_SET_RETENTION) {
+    if (version >= 2) {
+        cmd->warm_mibps = sl_read_u32(&r);
+        if (!read_tags(&r, cmd->tags, &cmd->n_tags)) {
+            return SL_ECORRUPT;
+        }
+    }
+    uint8_t last = version == 1 ? SL_CONTROL_SET_RETENTION : SL_CONTROL_OP_LAST;
+    if (!sl_reader_done(&r) || cmd->op < SL_CONTROL_CREATE_STREAM || cmd->op > last) {
         return SL_ECORRUPT;
     }
     return 0;
 }
 
-/* Binary search: the slot of `name`, or where it would go (and *found = false). */
-static size_t find_slot(const struct sl_control *c, const char *name, size_t len, bool *found)
+/* Byte order, a prefix first: how stream names and tag keys sort. */
+static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t lo = 0, hi = c->n_streams;
+    size_t n = alen < blen ? alen : blen;
+    int cmp = n ? memcmp(a, b, n) : 0;
+    return cmp != 0 ? cmp : (alen > blen) - (alen < blen);
+}
+
+/* The sort key of item `i` of a sorted array (streams by name, tags by key). */
+typedef void (*key_of_fn)(const void *items, size_t i, const char **key, size_t *len);
+
+/* Binary search: the slot of `key` in `n` sorted `items`, or where it would go (and *found =
+ * false). */
+static size_t search(const void *items, size_t n, key_of_fn key_of, const char *key, size_t len,
+                     bool *found)
+{
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct sl_stream *s = c->streams[mid];
-        size_t n = s->name_len < len ? s->name_len : len;
-        int cmp = memcmp(s->name, name, n);
-        if (cmp == 0) {
-            cmp = (s->name_len > len) - (s->name_len < len);
-        }
+        const char *k;
+        size_t k_len;
+        key_of(items, mid, &k, &k_len);
+        int cmp = bytes_cmp(k, k_len, key, len);
         if (cmp == 0) {
             *found = true;
             return mid;
@@ -132,6 +227,25 @@ static size_t find_slot(const struct sl_control *c, const char *name, size_t len
     }
     *found = false;
     return lo;
+}
+
+static void stream_key(const void *items, size_t i, const char **key, size_t *len)
+{
+    const struct sl_stream *s = ((struct sl_stream *const *)items)[i];
+    *key = s->name;
+    *len = s->name_len;
+}
+
+static void tag_key(const void *items, size_t i, const char **key, size_t *len)
+{
+    const struct sl_tag *t = &((const struct sl_tag *)items)[i];
+    *key = t->key;
+    *len = t->key_len;
+}
+
+static size_t find_slot(const struct sl_control *c, const char *name, size_t len, bool *found)
+{
+    return search(c->streams, c->n_streams, stream_key, name, len, found);
 }
 
 struct sl_stream *sl_control_find(const struct sl_control *c, const char *name, size_t len)
@@ -159,6 +273,39 @@ uint64_t sl_control_open_shards(const struct sl_control *c)
     return n;
 }
 
+/* The slot of `key` among a stream's tags, or where it would go. */
+static uint32_t tag_slot(const struct sl_stream *s, const char *key, size_t len, bool *found)
+{
+    return (uint32_t)search(s->tags, s->n_tags, tag_key, key, len, found);
+}
+
+const struct sl_tag *sl_stream_tag(const struct sl_stream *s, const char *key, size_t len)
+{
+    bool found;
+    uint32_t i = tag_slot(s, key, len, &found);
+    return found ? &s->tags[i] : NULL;
+}
+
+uint32_t sl_stream_tags_after(const struct sl_stream *s, const char *key, size_t len)
+{
+    bool found;
+    uint32_t i = tag_slot(s, key, len, &found);
+    return found ? i + 1 : i;
+}
+
+uint32_t sl_stream_tags_after_add(const struct sl_stream *s, const struct sl_tag *tags, uint32_t n)
+{
+    uint32_t count = s->n_tags;
+    for (uint32_t i = 0; i < n; i++) {
+        bool again = sl_stream_tag(s, tags[i].key, tags[i].key_len) != NULL;
+        for (uint32_t k = 0; k < i && !again; k++) {
+            again = bytes_cmp(tags[k].key, tags[k].key_len, tags[i].key, tags[i].key_len) == 0;
+        }
+        count += !again;
+    }
+    return count;
+}
+
 uint32_t sl_control_on_demand_streams(const struct sl_control *c)
 {
     uint32_t n = 0;
@@ -172,6 +319,60 @@ static void *must(void *p)
 {
     SL_ASSERT(p != NULL); /* a member that cannot apply must stop, not diverge */
     return p;
+}
+
+/* A tag the table owns: key and value copied into one NUL-terminated block. False when out of
+ * memory. */
+static bool tag_copy(const struct sl_tag *t, struct sl_tag *out)
+{
+    char *block = sl_malloc((size_t)t->key_len + t->value_len + 2);
+    if (!block) {
+        return false;
+    }
+    memcpy(block, t->key, t->key_len);
+    block[t->key_len] = '\0';
+    if (t->value_len > 0) {
+        memcpy(block + t->key_len + 1, t->value, t->value_len);
+    }
+    block[t->key_len + 1 + t->value_len] = '\0';
+    *out = (struct sl_tag){block, block + t->key_len + 1, t->key_len, t->value_len};
+    return true;
+}
+
+/* ADD_TAGS on `s`: SL_ELIMIT, changing nothing, when it would pass SL_TAGS_MAX. */
+static int add_tags(struct sl_stream *s, const struct sl_tag *tags, uint32_t n)
+{
+    if (sl_stream_tags_after_add(s, tags, n) > SL_TAGS_MAX) {
+        return SL_ELIMIT;
+    }
+    if (!s->tags && n > 0) {
+        s->tags = must(sl_calloc(SL_TAGS_MAX, sizeof(*s->tags)));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        bool found;
+        uint32_t slot = tag_slot(s, tags[i].key, tags[i].key_len, &found);
+        if (found) {
+            tag_free(&s->tags[slot]);
+        } else {
+            memmove(&s->tags[slot + 1], &s->tags[slot], (s->n_tags - slot) * sizeof(*s->tags));
+            s->n_tags++;
+        }
+        SL_ASSERT(tag_copy(&tags[i], &s->tags[slot])); /* must not diverge, as must() */
+    }
+    return 0;
+}
+
+static void remove_tags(struct sl_stream *s, const struct sl_tag *tags, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        bool found;
+        uint32_t slot = tag_slot(s, tags[i].key, tags[i].key_len, &found);
+        if (found) {
+            tag_free(&s->tags[slot]);
+            memmove(&s->tags[slot], &s->tags[slot + 1], (s->n_tags - slot - 1) * sizeof(*s->tags));
+            s->n_tags--;
+        }
+    }
 }
 
 static void insert_stream(struct sl_control *c, size_t slot, struct sl_stream *s)
@@ -200,6 +401,11 @@ static int apply_create(struct sl_control *c, const struct sl_control_cmd *cmd,
         return SL_ELIMIT;
     }
     struct sl_stream *s = must(sl_calloc(1, sizeof(*s)));
+    if (add_tags(s, cmd->tags, cmd->n_tags) != 0) {
+        stream_free(s);
+        return SL_ELIMIT;
+    }
+    s->warm_mibps = cmd->warm_mibps;
     s->shards = must(sl_calloc(cmd->shard_count, sizeof(*s->shards)));
     memcpy(s->name, cmd->name, cmd->name_len);
     s->name_len = cmd->name_len;
@@ -256,24 +462,43 @@ int sl_control_apply(struct sl_control *c, const struct sl_control_cmd *cmd,
         c->n_streams--;
         stream_free(s);
         return 0;
+    default:
+        break;
+    }
+    /* The rest change a stream's settings, which a DELETING stream no longer has. */
+    if (s->status == SL_STREAM_DELETING) {
+        return SL_EINVAL;
+    }
+    int rv = 0;
+    switch (cmd->op) {
     case SL_CONTROL_SET_RETENTION:
-        if (s->status == SL_STREAM_DELETING) {
-            return SL_EINVAL;
-        }
         s->retention_hours = cmd->retention_hours;
-        *stream = s;
-        return 0;
+        break;
+    case SL_CONTROL_ADD_TAGS:
+        rv = add_tags(s, cmd->tags, cmd->n_tags);
+        break;
+    case SL_CONTROL_REMOVE_TAGS:
+        remove_tags(s, cmd->tags, cmd->n_tags);
+        break;
+    case SL_CONTROL_SET_WARM_THROUGHPUT:
+        s->warm_mibps = cmd->warm_mibps;
+        break;
     default:
         return SL_EINVAL;
     }
+    if (rv == 0) {
+        *stream = s;
+    }
+    return rv;
 }
 
 static size_t snapshot_bytes(const struct sl_control *c)
 {
     size_t n = 1 + 8 + 4;
     for (size_t i = 0; i < c->n_streams; i++) {
-        n += STREAM_FIXED_BYTES + c->streams[i]->name_len +
-             (size_t)c->streams[i]->n_shards * SHARD_BYTES;
+        const struct sl_stream *s = c->streams[i];
+        n += STREAM_FIXED_BYTES + s->name_len + (size_t)s->n_shards * SHARD_BYTES +
+             tags_bytes(s->tags, s->n_tags);
     }
     return n;
 }
@@ -322,9 +547,37 @@ int sl_control_snapshot(const struct sl_control *c, struct sl_buf **out)
             sl_put_u64(p, m->created_ms);
             p += 8;
         }
+        sl_put_u32(p, s->warm_mibps);
+        p = put_tags(p + 4, s->tags, s->n_tags);
     }
     SL_ASSERT((size_t)(p - b->data) == b->len);
     *out = b;
+    return 0;
+}
+
+/* A snapshot's warm_mibps and tags into `s`: 0, SL_ECORRUPT (keys not sorted and unique) or
+ * SL_ENOMEM. */
+static int restore_tags(struct sl_reader *r, struct sl_stream *s)
+{
+    struct sl_tag tags[SL_TAGS_MAX];
+    uint32_t n;
+    s->warm_mibps = sl_read_u32(r);
+    if (!read_tags(r, tags, &n)) {
+        return SL_ECORRUPT;
+    }
+    if (n > 0 && !(s->tags = sl_calloc(SL_TAGS_MAX, sizeof(*s->tags)))) {
+        return SL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0 &&
+            bytes_cmp(tags[i - 1].key, tags[i - 1].key_len, tags[i].key, tags[i].key_len) >= 0) {
+            return SL_ECORRUPT;
+        }
+        if (!tag_copy(&tags[i], &s->tags[i])) {
+            return SL_ENOMEM;
+        }
+        s->n_tags++;
+    }
     return 0;
 }
 
@@ -335,7 +588,8 @@ int sl_control_restore(struct sl_control *c, const void *data, size_t len)
     struct sl_reader r;
     sl_reader_init(&r, data, len);
     int rv = SL_ECORRUPT;
-    if (sl_read_u8(&r) != SL_CONTROL_FORMAT_VERSION) {
+    uint8_t version = sl_read_u8(&r);
+    if (version < 1 || version > SL_CONTROL_FORMAT_VERSION) {
         goto fail;
     }
     next.next_group = sl_read_u64(&r);
@@ -375,6 +629,12 @@ int sl_control_restore(struct sl_control *c, const void *data, size_t len)
             m->start = read_u128(&r);
             m->end = read_u128(&r);
             m->created_ms = sl_read_u64(&r);
+        }
+        int trv = version >= 2 ? restore_tags(&r, s) : 0;
+        if (trv != 0) {
+            stream_free(s);
+            rv = trv;
+            goto fail;
         }
         bool found;
         size_t slot = find_slot(&next, s->name, s->name_len, &found);
@@ -448,5 +708,12 @@ void sl_control_check_invariants(const struct sl_control *c)
             SL_ASSERT(k == 0 ? m->start == 0 : m->start == s->shards[k - 1].end + 1);
         }
         SL_ASSERT(s->shards[s->n_shards - 1].end == SL_U128_MAX);
+        SL_ASSERT(s->n_tags <= SL_TAGS_MAX);
+        for (uint32_t k = 0; k < s->n_tags; k++) {
+            const struct sl_tag *t = &s->tags[k];
+            SL_ASSERT(tag_fits(t) && t->key[t->key_len] == '\0' && t->value[t->value_len] == '\0');
+            SL_ASSERT(k == 0 || bytes_cmp(s->tags[k - 1].key, s->tags[k - 1].key_len, t->key,
+                                          t->key_len) < 0);
+        }
     }
 }

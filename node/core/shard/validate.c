@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Appends to a fixed buffer, cutting what does not fit and keeping it NUL-terminated. */
 struct writer {
@@ -164,7 +165,9 @@ bool sl_check_shard_id_shape(struct sl_verr *v, const char *field, const char *s
     return check_name_shape(v, field, s, len, SL_SHARD_ID_SHAPE_MAX);
 }
 
-bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s, size_t len)
+/* Valid UTF-8 of min..max code points. */
+static bool check_chars(struct sl_verr *v, const char *field, const char *s, size_t len, size_t min,
+                        size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t chars = 0;
@@ -176,15 +179,48 @@ bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s,
         }
         off += seq;
     }
-    if (chars < 1) {
-        add_length_min(v, field, s, len, 1);
+    if (chars < min) {
+        add_length_min(v, field, s, len, min);
         return false;
     }
-    if (chars > SL_PARTITION_KEY_CHARS_MAX) {
-        add_length_max(v, field, s, len, SL_PARTITION_KEY_CHARS_MAX);
+    if (chars > max) {
+        add_length_max(v, field, s, len, max);
         return false;
     }
     return true;
+}
+
+bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s, size_t len)
+{
+    return check_chars(v, field, s, len, 1, SL_PARTITION_KEY_CHARS_MAX);
+}
+
+bool sl_check_tag_key(struct sl_verr *v, const char *field, const char *s, size_t len)
+{
+    return check_chars(v, field, s, len, 1, SL_TAG_KEY_CHARS_MAX);
+}
+
+bool sl_check_tag_value(struct sl_verr *v, const char *field, const char *s, size_t len)
+{
+    return check_chars(v, field, s, len, 0, SL_TAG_VALUE_CHARS_MAX);
+}
+
+bool sl_tag_text_allowed(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool ok = c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || strchr(" _.:/=+-@", c) != NULL;
+        if (!ok || c == '\0') {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool sl_tag_key_reserved(const char *s, size_t len)
+{
+    return len >= 4 && strncasecmp(s, "aws:", 4) == 0;
 }
 
 bool sl_check_u64_range(struct sl_verr *v, const char *field, uint64_t value, uint64_t min,

@@ -37,6 +37,10 @@
 #define SL_PARTITION_KEY_CHARS_MAX     256
 #define SL_STREAM_NAME_MAX             128
 #define SL_SHARD_ID_SHAPE_MAX          128
+#define SL_TAG_KEY_CHARS_MAX           128
+#define SL_TAG_VALUE_CHARS_MAX         256
+#define SL_TAGS_PER_CALL_MAX           50
+#define SL_LIST_TAGS_LIMIT_MAX         50
 
 /* A collector keeps the text of the first SL_VERR_KEPT_MAX errors; values longer than
  * SL_VERR_VALUE_BYTES_MAX bytes are cut (on a character boundary) and end in "...". */
@@ -82,6 +86,18 @@ bool sl_check_stream_name(struct sl_verr *v, const char *field, const char *s, s
 /* Partition keys: valid UTF-8 ("Member must be valid UTF-8", then no length check), of
  * 1..SL_PARTITION_KEY_CHARS_MAX code points. */
 bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s, size_t len);
+
+/* Tag keys: valid UTF-8 of 1..SL_TAG_KEY_CHARS_MAX code points; values: 0..SL_TAG_VALUE_CHARS_MAX.
+ */
+bool sl_check_tag_key(struct sl_verr *v, const char *field, const char *s, size_t len);
+bool sl_check_tag_value(struct sl_verr *v, const char *field, const char *s, size_t len);
+
+/* Whether tag text holds only what AWS tags may: letters, digits, white space and _ . : / = + -
+ * @. Every non-ASCII character counts as a letter (sluice carries no Unicode tables). */
+bool sl_tag_text_allowed(const char *s, size_t len);
+
+/* Whether a tag key starts with the prefix AWS reserves for itself ("aws:", any case). */
+bool sl_tag_key_reserved(const char *s, size_t len);
 
 /* Shard ids as a request carries them: [a-zA-Z0-9_.-]+, 1..SL_SHARD_ID_SHAPE_MAX bytes. */
 bool sl_check_shard_id_shape(struct sl_verr *v, const char *field, const char *s, size_t len);
