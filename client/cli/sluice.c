@@ -321,6 +321,73 @@ static int cmd_limits(struct cli *cli)
     return 0;
 }
 
+/* ---- tag-stream, untag-stream, list-tags ---- */
+
+static int cmd_tag_stream(struct cli *cli)
+{
+    struct sluice_tag tags[SLUICE_TAGS_MAX] = {{0}};
+    char *keys[SLUICE_TAGS_MAX] = {0};
+    size_t n = (size_t)cli->args->n_pos - 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *arg = cli->args->pos[i + 1];
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg) {
+            rc = usage_error(cli->cmd, "each tag is KEY=VALUE with a non-empty KEY, not '%s'", arg);
+        } else if (!(keys[i] = strndup(arg, (size_t)(eq - arg)))) {
+            fputs("sluice: out of memory\n", stderr);
+            rc = 1;
+        }
+        tags[i] = (struct sluice_tag){keys[i], eq ? eq + 1 : ""};
+    }
+    if (rc == 0) {
+        rc = sluice_add_tags(cli->c, cli->args->pos[0], tags, n);
+        rc = rc ? fail(rc) : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(keys[i]);
+    }
+    return rc;
+}
+
+static int cmd_untag_stream(struct cli *cli)
+{
+    int rc = sluice_remove_tags(cli->c, cli->args->pos[0], cli->args->pos + 1,
+                                (size_t)cli->args->n_pos - 1);
+    return rc ? fail(rc) : 0;
+}
+
+static int cmd_list_tags(struct cli *cli)
+{
+    const char *stream = cli->args->pos[0];
+    struct sluice_tag_list *l = NULL;
+    int rc = sluice_list_tags(cli->c, stream, &l);
+    if (rc != 0) {
+        return fail(rc);
+    }
+    struct tool_buf b = {0};
+    if (cli->json) {
+        tool_buf_str(&b, "{\"stream_name\":");
+        tool_buf_json_str(&b, stream, strlen(stream));
+        tool_buf_str(&b, ",\"tags\":{");
+        for (size_t i = 0; i < l->n_tags; i++) {
+            tool_buf_str(&b, i ? "," : "");
+            tool_buf_json_str(&b, l->tags[i].key, strlen(l->tags[i].key));
+            tool_buf_str(&b, ":");
+            tool_buf_json_str(&b, l->tags[i].value, strlen(l->tags[i].value));
+        }
+        tool_buf_str(&b, "}}\n");
+    } else {
+        for (size_t i = 0; i < l->n_tags; i++) {
+            tool_buf_printf(&b, "%s\t%s\n", l->tags[i].key, l->tags[i].value);
+        }
+    }
+    out_buf(&b);
+    tool_buf_free(&b);
+    sluice_tag_list_free(l);
+    return 0;
+}
+
 /* ---- list-streams, describe-stream, list-shards ---- */
 
 static int cmd_list_streams(struct cli *cli)
@@ -950,6 +1017,16 @@ static const struct command commands[] = {
      2, cmd_retention},
     {"describe-limits", "", "Prints the cluster's shard limits and counts.\n", NULL, 0, 0,
      cmd_limits},
+    {"tag-stream", "STREAM KEY=VALUE...",
+     "Sets tags on a stream (1-50 per call, at most 50 per stream); a key it has gets the new\n"
+     "value. Keys have 1-128 characters (no '=' here, not starting with aws:), values 0-256;\n"
+     "letters, digits, white space and _ . : / = + - @ only.\n",
+     NULL, 2, 1 + SLUICE_TAGS_MAX, cmd_tag_stream},
+    {"untag-stream", "STREAM KEY...",
+     "Removes the tags with these keys (1-50); keys the stream lacks are ignored.\n", NULL, 2,
+     1 + SLUICE_TAGS_MAX, cmd_untag_stream},
+    {"list-tags", "STREAM", "Prints a stream's tags, \"KEY<TAB>VALUE\" per line, sorted by key.\n",
+     NULL, 1, 1, cmd_list_tags},
     {"help", "[COMMAND]", "Shows help for the tool or for one command.\n", NULL, 0, 1, cmd_help},
 };
 

@@ -183,6 +183,122 @@ int sluice_describe_limits(struct sluice_client *c, struct sluice_limits *out)
     return 0;
 }
 
+/* ---- tags ---- */
+
+int sluice_add_tags(struct sluice_client *c, const char *stream, const struct sluice_tag *tags,
+                    size_t n)
+{
+    int rc = check_name("stream name", stream);
+    if (rc != 0) {
+        return rc;
+    }
+    if (n > SLUICE_TAGS_MAX) {
+        return sl_fail(SLUICE_EINVAL, "%zu tags given; at most %d per call", n, SLUICE_TAGS_MAX);
+    }
+    Sluice__Tag pb[SLUICE_TAGS_MAX];
+    Sluice__Tag *ptrs[SLUICE_TAGS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        pb[i] = (Sluice__Tag)SLUICE__TAG__INIT;
+        pb[i].key = (char *)tags[i].key;
+        pb[i].value = (char *)(tags[i].value ? tags[i].value : "");
+        ptrs[i] = &pb[i];
+    }
+    Sluice__AddTagsToStreamRequest op = SLUICE__ADD_TAGS_TO_STREAM_REQUEST__INIT;
+    op.stream_name = (char *)stream;
+    op.n_tags = n;
+    op.tags = ptrs;
+    Sluice__Request req = SLUICE__REQUEST__INIT;
+    req.op_case = SLUICE__REQUEST__OP_ADD_TAGS_TO_STREAM;
+    req.add_tags_to_stream = &op;
+    return call_no_result(c, &req);
+}
+
+int sluice_remove_tags(struct sluice_client *c, const char *stream, const char *const *keys,
+                       size_t n)
+{
+    int rc = check_name("stream name", stream);
+    if (rc != 0) {
+        return rc;
+    }
+    Sluice__RemoveTagsFromStreamRequest op = SLUICE__REMOVE_TAGS_FROM_STREAM_REQUEST__INIT;
+    op.stream_name = (char *)stream;
+    op.n_tag_keys = n;
+    op.tag_keys = (char **)keys;
+    Sluice__Request req = SLUICE__REQUEST__INIT;
+    req.op_case = SLUICE__REQUEST__OP_REMOVE_TAGS_FROM_STREAM;
+    req.remove_tags_from_stream = &op;
+    return call_no_result(c, &req);
+}
+
+struct tag_list_impl {
+    struct sluice_tag_list pub;
+    struct sluice_tag *tags;
+    size_t cap;
+    struct sl_resps resps;
+};
+
+void sluice_tag_list_free(struct sluice_tag_list *l)
+{
+    if (l) {
+        struct tag_list_impl *impl = (struct tag_list_impl *)l;
+        resps_free(&impl->resps);
+        sl_free(impl->tags);
+        sl_free(impl);
+    }
+}
+
+int sluice_list_tags(struct sluice_client *c, const char *stream, struct sluice_tag_list **out)
+{
+    *out = NULL;
+    int rc = check_name("stream name", stream);
+    if (rc != 0) {
+        return rc;
+    }
+    struct tag_list_impl *impl = sl_calloc(1, sizeof(*impl));
+    if (impl == NULL) {
+        return sl_fail(SLUICE_ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    const char *after = NULL;
+    for (int page = 0; page < SL_PAGES_MAX; page++) {
+        Sluice__ListTagsForStreamRequest op = SLUICE__LIST_TAGS_FOR_STREAM_REQUEST__INIT;
+        op.stream_name = (char *)stream;
+        op.exclusive_start_tag_key = (char *)after;
+        Sluice__Request req = SLUICE__REQUEST__INIT;
+        req.op_case = SLUICE__REQUEST__OP_LIST_TAGS_FOR_STREAM;
+        req.list_tags_for_stream = &op;
+        Sluice__Response *r = NULL;
+        rc = sl_call(c, NULL, &req, &r, 0);
+        if (rc == 0) {
+            rc = expect(r, SLUICE__RESPONSE__RESULT_LIST_TAGS_FOR_STREAM, "ListTagsForStream");
+        }
+        if (rc == 0) {
+            rc = resps_add(&impl->resps, r);
+        }
+        if (rc != 0) {
+            sluice_tag_list_free(&impl->pub);
+            return rc;
+        }
+        const Sluice__ListTagsForStreamResult *l = r->list_tags_for_stream;
+        if (sl_grow((void **)&impl->tags, &impl->cap, n + l->n_tags, sizeof(*impl->tags)) != 0) {
+            sluice_tag_list_free(&impl->pub);
+            return sl_fail(SLUICE_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < l->n_tags; i++) {
+            impl->tags[n].key = l->tags[i]->key ? l->tags[i]->key : "";
+            impl->tags[n].value = l->tags[i]->value ? l->tags[i]->value : "";
+            after = impl->tags[n++].key;
+        }
+        if (!l->has_more_tags || l->n_tags == 0) {
+            break;
+        }
+    }
+    impl->pub.n_tags = n;
+    impl->pub.tags = impl->tags;
+    *out = &impl->pub;
+    return 0;
+}
+
 /* ---- ListStreams ---- */
 
 struct stream_list_impl {

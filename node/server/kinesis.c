@@ -12,6 +12,11 @@
  *    shapes are checked by the shared handlers (ValidationException and the rest). Integers
  *    outside 0..2^32-1 reach the handlers clamped to the nearest end of that range, so their
  *    messages name the clamped value.
+ * 4. A stream may be named by StreamName or StreamARN (newer SDKs send the ARN); both must agree
+ *    when both come. An ARN must be this node's region and account. The *Resource operations
+ *    take a ResourceARN, a stream's or (once sluice has them) a consumer's, and map onto the
+ *    stream operations: TagResource is AddTagsToStream, ListTagsForResource is
+ *    ListTagsForStream without paging.
  */
 #include "server/kinesis.h"
 
@@ -21,6 +26,7 @@
 #include "core/doc.h"
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/shard/validate.h"
 #include "core/utf8.h"
 #include "io/crypto.h"
 #include "io/clock.h"
@@ -106,6 +112,90 @@ static int get_str(struct kreq *k, const struct sl_doc_value *in, const char *na
     }
     *out = (char *)v->s;
     return 0;
+}
+
+/* The next ':'-separated field of an ARN at *p (none left: NULL). */
+static const char *arn_field(const char **p, size_t *len)
+{
+    const char *start = *p, *colon = strchr(start, ':');
+    if (!colon) {
+        return NULL;
+    }
+    *len = (size_t)(colon - start);
+    *p = colon + 1;
+    return start;
+}
+
+/* A stream named by ARN (note 4): `arn` is arn:aws*:kinesis:REGION:ACCOUNT:stream/NAME, or
+ * (`resource`) may name a stream's consumer. Points *name into `arn`. */
+static int arn_stream(struct kreq *k, const char *member, const char *arn, bool resource,
+                      char **name)
+{
+    const char *p = arn, *f[5];
+    size_t len[5];
+    bool ok = true;
+    for (int i = 0; i < 5 && ok; i++) {
+        ok = (f[i] = arn_field(&p, &len[i])) != NULL;
+    }
+    ok = ok && len[0] == 3 && memcmp(f[0], "arn", 3) == 0 && len[1] >= 3 &&
+         memcmp(f[1], "aws", 3) == 0 && len[2] == 7 && memcmp(f[2], "kinesis", 7) == 0 &&
+         len[4] == 12 && strspn(f[4], "0123456789") >= 12 && strncmp(p, "stream/", 7) == 0 &&
+         p[7] != '\0';
+    if (!ok) {
+        snprintf(k->err, sizeof(k->err),
+                 "1 validation error detected: Value '%.256s' at '%c%s' failed to satisfy "
+                 "constraint: Member must satisfy regular expression pattern: "
+                 "arn:aws.*:kinesis:.*:\\d{12}:%sstream/\\S+",
+                 arn, member[0] + ('a' - 'A'), member + 1, resource ? ".*" : "");
+        return SL_EVALIDATION;
+    }
+    const struct sl_config *cfg = &k->n->cfg;
+    if (len[3] != strlen(cfg->region) || memcmp(f[3], cfg->region, len[3]) != 0 ||
+        strlen(cfg->account) != 12 || memcmp(f[4], cfg->account, 12) != 0) {
+        snprintf(k->err, sizeof(k->err),
+                 "%s %.200s not found: this endpoint serves account %.32s in region %.32s.", member,
+                 arn, cfg->account, cfg->region);
+        return SL_ENOTFOUND;
+    }
+    if (resource && strstr(p, "/consumer/")) {
+        snprintf(k->err, sizeof(k->err), "Consumer %.256s not found.", arn);
+        return SL_ENOTFOUND;
+    }
+    *name = (char *)p + 7;
+    return 0;
+}
+
+/* The stream a request names: StreamName, or StreamARN, or both when they agree. */
+static int get_stream(struct kreq *k, const struct sl_doc_value *in, char **out)
+{
+    char *arn = NULL, *name = NULL;
+    int rc = get_str(k, in, "StreamName", out);
+    if (rc == 0) {
+        rc = get_str(k, in, "StreamARN", &arn);
+    }
+    if (rc != 0 || !arn) {
+        return rc;
+    }
+    rc = arn_stream(k, "StreamARN", arn, false, &name);
+    if (rc == 0 && *out && strcmp(*out, name) != 0) {
+        snprintf(k->err, sizeof(k->err),
+                 "StreamARN %.256s and StreamName %.128s name different streams.", arn, *out);
+        return SL_EINVAL;
+    }
+    *out = name;
+    return rc;
+}
+
+/* The stream a *Resource operation's ResourceARN names (a consumer's: not found, for now). */
+static int get_resource(struct kreq *k, const struct sl_doc_value *in, char **out)
+{
+    char *arn = NULL;
+    int rc = get_str(k, in, "ResourceARN", &arn);
+    *out = NULL;
+    if (rc != 0 || !arn) {
+        return rc;
+    }
+    return arn_stream(k, "ResourceARN", arn, true, out);
 }
 
 static int get_u32(struct kreq *k, const struct sl_doc_value *in, const char *name,
@@ -236,6 +326,77 @@ static void *alloc_msg(struct kreq *k, size_t size)
     }                                                                                              \
     *var = (type)init
 
+/* Tags as Kinesis sends them: a map from key to value. */
+static int get_tags(struct kreq *k, const struct sl_doc_value *in, Sluice__Tag ***out, size_t *n)
+{
+    const struct sl_doc_value *v = member(in, "Tags");
+    *out = NULL;
+    *n = 0;
+    if (!v) {
+        return 0;
+    }
+    if (v->type != SL_DOC_MAP) {
+        return type_error(k, "Tags", "a map of strings");
+    }
+    Sluice__Tag **ptrs = alloc_msg(k, (v->n + 1) * sizeof(*ptrs));
+    Sluice__Tag *tags = alloc_msg(k, (v->n + 1) * sizeof(*tags));
+    if (!ptrs || !tags) {
+        return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct sl_doc_member *m = &v->members[i];
+        if (m->value.type != SL_DOC_STRING) {
+            return type_error(k, "Tags", "a map of strings");
+        }
+        if (strlen(m->key) != m->key_len || strlen(m->value.s) != m->value.len) {
+            snprintf(k->err, sizeof(k->err),
+                     "Member Tags contains U+0000, which sluice does not accept");
+            return SL_ESERIAL;
+        }
+        tags[i] = (Sluice__Tag)SLUICE__TAG__INIT;
+        tags[i].key = (char *)m->key;
+        tags[i].value = (char *)m->value.s;
+        ptrs[i] = &tags[i];
+    }
+    *out = ptrs;
+    *n = v->n;
+    return 0;
+}
+
+/* A list of strings. */
+static int get_strs(struct kreq *k, const struct sl_doc_value *in, const char *name, char ***out,
+                    size_t *n)
+{
+    const struct sl_doc_value *v = member(in, name);
+    *out = NULL;
+    *n = 0;
+    if (!v) {
+        return 0;
+    }
+    if (v->type != SL_DOC_ARRAY) {
+        return type_error(k, name, "a list of strings");
+    }
+    char **strs = alloc_msg(k, (v->n + 1) * sizeof(*strs));
+    if (!strs) {
+        return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct sl_doc_value *x = &v->items[i];
+        if (x->type != SL_DOC_STRING) {
+            return type_error(k, name, "a list of strings");
+        }
+        if (strlen(x->s) != x->len) {
+            snprintf(k->err, sizeof(k->err),
+                     "Member %s contains U+0000, which sluice does not accept", name);
+            return SL_ESERIAL;
+        }
+        strs[i] = (char *)x->s;
+    }
+    *out = strs;
+    *n = v->n;
+    return 0;
+}
+
 /* ---- the operations' requests ---- */
 
 static const char *const stream_modes[] = {"PROVISIONED", "ON_DEMAND"};
@@ -247,7 +408,7 @@ static int dec_create_stream(struct kreq *k, const struct sl_doc_value *in, Slui
 {
     NEW_MSG(k, Sluice__CreateStreamRequest, SLUICE__CREATE_STREAM_REQUEST__INIT, m);
     rq->create_stream = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_u32(k, in, "ShardCount", &m->has_shard_count, &m->shard_count);
     }
@@ -260,6 +421,17 @@ static int dec_create_stream(struct kreq *k, const struct sl_doc_value *in, Slui
         rc = get_enum(k, details, "StreamMode", stream_modes, 2, &m->has_stream_mode, &mode);
         m->stream_mode = (Sluice__StreamMode)mode;
     }
+    if (rc == 0) {
+        rc = get_tags(k, in, &m->tags, &m->n_tags);
+    }
+    if (rc == 0) {
+        rc = get_u32(k, in, "MaxRecordSizeInKiB", &m->has_max_record_size_kib,
+                     &m->max_record_size_kib);
+    }
+    if (rc == 0) {
+        rc = get_u32(k, in, "WarmThroughputMiBps", &m->has_warm_throughput_mibps,
+                     &m->warm_throughput_mibps);
+    }
     return rc;
 }
 
@@ -267,7 +439,7 @@ static int dec_delete_stream(struct kreq *k, const struct sl_doc_value *in, Slui
 {
     NEW_MSG(k, Sluice__DeleteStreamRequest, SLUICE__DELETE_STREAM_REQUEST__INIT, m);
     rq->delete_stream = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_bool(k, in, "EnforceConsumerDeletion", &m->has_enforce_consumer_deletion,
                       &m->enforce_consumer_deletion);
@@ -293,7 +465,7 @@ static int dec_describe_stream(struct kreq *k, const struct sl_doc_value *in, Sl
 {
     NEW_MSG(k, Sluice__DescribeStreamRequest, SLUICE__DESCRIBE_STREAM_REQUEST__INIT, m);
     rq->describe_stream = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_u32(k, in, "Limit", &m->has_limit, &m->limit);
     }
@@ -309,14 +481,14 @@ static int dec_describe_stream_summary(struct kreq *k, const struct sl_doc_value
     NEW_MSG(k, Sluice__DescribeStreamSummaryRequest, SLUICE__DESCRIBE_STREAM_SUMMARY_REQUEST__INIT,
             m);
     rq->describe_stream_summary = m;
-    return get_str(k, in, "StreamName", &m->stream_name);
+    return get_stream(k, in, &m->stream_name);
 }
 
 static int dec_list_shards(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
 {
     NEW_MSG(k, Sluice__ListShardsRequest, SLUICE__LIST_SHARDS_REQUEST__INIT, m);
     rq->list_shards = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_str(k, in, "NextToken", &m->next_token);
     }
@@ -334,7 +506,7 @@ static int dec_retention(struct kreq *k, const struct sl_doc_value *in,
 {
     NEW_MSG(k, Sluice__RetentionRequest, SLUICE__RETENTION_REQUEST__INIT, m);
     *out = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_u32(k, in, "RetentionPeriodHours", &m->has_retention_period_hours,
                      &m->retention_period_hours);
@@ -366,7 +538,7 @@ static int dec_put_record(struct kreq *k, const struct sl_doc_value *in, Sluice_
 {
     NEW_MSG(k, Sluice__PutRecordRequest, SLUICE__PUT_RECORD_REQUEST__INIT, m);
     rq->put_record = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_blob(k, in, "Data", &m->has_data, &m->data);
     }
@@ -386,7 +558,7 @@ static int dec_put_records(struct kreq *k, const struct sl_doc_value *in, Sluice
 {
     NEW_MSG(k, Sluice__PutRecordsRequest, SLUICE__PUT_RECORDS_REQUEST__INIT, m);
     rq->put_records = m;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     const struct sl_doc_value *records = member(in, "Records");
     if (rc != 0 || !records) {
         return rc;
@@ -425,7 +597,7 @@ static int dec_get_shard_iterator(struct kreq *k, const struct sl_doc_value *in,
     NEW_MSG(k, Sluice__GetShardIteratorRequest, SLUICE__GET_SHARD_ITERATOR_REQUEST__INIT, m);
     rq->get_shard_iterator = m;
     int type = 0;
-    int rc = get_str(k, in, "StreamName", &m->stream_name);
+    int rc = get_stream(k, in, &m->stream_name);
     if (rc == 0) {
         rc = get_str(k, in, "ShardId", &m->shard_id);
     }
@@ -451,6 +623,160 @@ static int dec_get_records(struct kreq *k, const struct sl_doc_value *in, Sluice
     if (rc == 0) {
         rc = get_u32(k, in, "Limit", &m->has_limit, &m->limit);
     }
+    return rc;
+}
+
+typedef int (*get_name_fn)(struct kreq *k, const struct sl_doc_value *in, char **out);
+
+static int dec_add_tags_by(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq,
+                           get_name_fn get_name)
+{
+    NEW_MSG(k, Sluice__AddTagsToStreamRequest, SLUICE__ADD_TAGS_TO_STREAM_REQUEST__INIT, m);
+    rq->add_tags_to_stream = m;
+    int rc = get_name(k, in, &m->stream_name);
+    return rc != 0 ? rc : get_tags(k, in, &m->tags, &m->n_tags);
+}
+
+static int dec_add_tags(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
+{
+    return dec_add_tags_by(k, in, rq, get_stream);
+}
+
+static int dec_tag_resource(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
+{
+    return dec_add_tags_by(k, in, rq, get_resource);
+}
+
+static int dec_remove_tags_by(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq,
+                              get_name_fn get_name)
+{
+    NEW_MSG(k, Sluice__RemoveTagsFromStreamRequest, SLUICE__REMOVE_TAGS_FROM_STREAM_REQUEST__INIT,
+            m);
+    rq->remove_tags_from_stream = m;
+    int rc = get_name(k, in, &m->stream_name);
+    return rc != 0 ? rc : get_strs(k, in, "TagKeys", &m->tag_keys, &m->n_tag_keys);
+}
+
+static int dec_remove_tags(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
+{
+    return dec_remove_tags_by(k, in, rq, get_stream);
+}
+
+static int dec_untag_resource(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
+{
+    return dec_remove_tags_by(k, in, rq, get_resource);
+}
+
+static int dec_list_tags(struct kreq *k, const struct sl_doc_value *in, Sluice__Request *rq)
+{
+    NEW_MSG(k, Sluice__ListTagsForStreamRequest, SLUICE__LIST_TAGS_FOR_STREAM_REQUEST__INIT, m);
+    rq->list_tags_for_stream = m;
+    int rc = get_stream(k, in, &m->stream_name);
+    if (rc == 0) {
+        rc = get_str(k, in, "ExclusiveStartTagKey", &m->exclusive_start_tag_key);
+    }
+    if (rc == 0) {
+        rc = get_u32(k, in, "Limit", &m->has_limit, &m->limit);
+    }
+    return rc;
+}
+
+/* ListTagsForResource has no paging: every tag (a stream has at most 50). */
+static int dec_list_tags_for_resource(struct kreq *k, const struct sl_doc_value *in,
+                                      Sluice__Request *rq)
+{
+    NEW_MSG(k, Sluice__ListTagsForStreamRequest, SLUICE__LIST_TAGS_FOR_STREAM_REQUEST__INIT, m);
+    rq->list_tags_for_stream = m;
+    m->has_limit = true;
+    m->limit = SL_LIST_TAGS_LIMIT_MAX;
+    return get_resource(k, in, &m->stream_name);
+}
+
+static int dec_update_max_record_size(struct kreq *k, const struct sl_doc_value *in,
+                                      Sluice__Request *rq)
+{
+    NEW_MSG(k, Sluice__UpdateMaxRecordSizeRequest, SLUICE__UPDATE_MAX_RECORD_SIZE_REQUEST__INIT, m);
+    rq->update_max_record_size = m;
+    int rc = get_stream(k, in, &m->stream_name);
+    if (rc == 0) {
+        rc = get_u32(k, in, "MaxRecordSizeInKiB", &m->has_max_record_size_kib,
+                     &m->max_record_size_kib);
+    }
+    return rc;
+}
+
+static int dec_update_warm_throughput(struct kreq *k, const struct sl_doc_value *in,
+                                      Sluice__Request *rq)
+{
+    NEW_MSG(k, Sluice__UpdateStreamWarmThroughputRequest,
+            SLUICE__UPDATE_STREAM_WARM_THROUGHPUT_REQUEST__INIT, m);
+    rq->update_stream_warm_throughput = m;
+    int rc = get_stream(k, in, &m->stream_name);
+    if (rc == 0) {
+        rc = get_u32(k, in, "WarmThroughputMiBps", &m->has_warm_throughput_mibps,
+                     &m->warm_throughput_mibps);
+    }
+    return rc;
+}
+
+static int dec_policy(struct kreq *k, const struct sl_doc_value *in,
+                      Sluice__ResourcePolicyRequest **out)
+{
+    NEW_MSG(k, Sluice__ResourcePolicyRequest, SLUICE__RESOURCE_POLICY_REQUEST__INIT, m);
+    *out = m;
+    int rc = get_resource(k, in, &m->stream_name);
+    if (rc == 0) {
+        rc = get_str(k, in, "Policy", &m->policy);
+    }
+    return rc;
+}
+
+static int dec_get_resource_policy(struct kreq *k, const struct sl_doc_value *in,
+                                   Sluice__Request *rq)
+{
+    return dec_policy(k, in, &rq->get_resource_policy);
+}
+
+static int dec_put_resource_policy(struct kreq *k, const struct sl_doc_value *in,
+                                   Sluice__Request *rq)
+{
+    return dec_policy(k, in, &rq->put_resource_policy);
+}
+
+static int dec_delete_resource_policy(struct kreq *k, const struct sl_doc_value *in,
+                                      Sluice__Request *rq)
+{
+    return dec_policy(k, in, &rq->delete_resource_policy);
+}
+
+static int dec_describe_account_settings(struct kreq *k, const struct sl_doc_value *in,
+                                         Sluice__Request *rq)
+{
+    (void)in;
+    NEW_MSG(k, Sluice__Empty, SLUICE__EMPTY__INIT, m);
+    rq->describe_account_settings = m;
+    return 0;
+}
+
+static const char *const billing_statuses[] = {"DISABLED", "ENABLED"};
+
+static int dec_update_account_settings(struct kreq *k, const struct sl_doc_value *in,
+                                       Sluice__Request *rq)
+{
+    NEW_MSG(k, Sluice__UpdateAccountSettingsRequest, SLUICE__UPDATE_ACCOUNT_SETTINGS_REQUEST__INIT,
+            m);
+    rq->update_account_settings = m;
+    const struct sl_doc_value *c = member(in, "MinimumThroughputBillingCommitment");
+    if (!c) {
+        return 0;
+    }
+    if (c->type != SL_DOC_MAP) {
+        return type_error(k, "MinimumThroughputBillingCommitment", "a structure");
+    }
+    int status = 0;
+    int rc = get_enum(k, c, "Status", billing_statuses, 2,
+                      &m->has_minimum_throughput_billing_commitment, &status);
+    m->minimum_throughput_billing_commitment = (Sluice__BillingCommitmentStatus)status;
     return rc;
 }
 
@@ -480,6 +806,17 @@ static void enc_no_monitoring(struct sl_enc *e)
     sl_enc_array(e, 0);
     sl_enc_end(e);
     sl_enc_end(e);
+    sl_enc_end(e);
+}
+
+static void enc_warm(struct sl_enc *e, uint32_t target, uint32_t current)
+{
+    sl_enc_key(e, "WarmThroughput");
+    sl_enc_map(e, 2);
+    sl_enc_key(e, "TargetMiBps");
+    sl_enc_int(e, target);
+    sl_enc_key(e, "CurrentMiBps");
+    sl_enc_int(e, current);
     sl_enc_end(e);
 }
 
@@ -600,15 +937,21 @@ static void enc_describe_stream(struct sl_enc *e, const Sluice__Response *r)
 static void enc_describe_stream_summary(struct sl_enc *e, const Sluice__Response *r)
 {
     const Sluice__StreamDescriptionSummary *d = r->describe_stream_summary;
+    bool warm = d->has_warm_throughput_target_mibps;
     sl_enc_map(e, 1);
     sl_enc_key(e, "StreamDescriptionSummary");
-    sl_enc_map(e, 10);
+    sl_enc_map(e, 11 + warm);
     enc_stream_common(e, d->stream_name, d->stream_arn, d->stream_status, d->stream_mode,
                       d->retention_period_hours, d->stream_creation_timestamp_ms);
     sl_enc_key(e, "OpenShardCount");
     sl_enc_int(e, d->open_shard_count);
     sl_enc_key(e, "ConsumerCount");
     sl_enc_int(e, d->consumer_count);
+    sl_enc_key(e, "MaxRecordSizeInKiB");
+    sl_enc_int(e, d->max_record_size_kib);
+    if (warm) {
+        enc_warm(e, d->warm_throughput_target_mibps, d->warm_throughput_current_mibps);
+    }
     sl_enc_end(e);
     sl_enc_end(e);
 }
@@ -719,6 +1062,75 @@ static void enc_get_records(struct sl_enc *e, const Sluice__Response *r)
     sl_enc_end(e);
 }
 
+static void enc_tags(struct sl_enc *e, Sluice__Tag *const *tags, size_t n)
+{
+    sl_enc_key(e, "Tags");
+    sl_enc_array(e, n);
+    for (size_t i = 0; i < n; i++) {
+        sl_enc_map(e, 2);
+        sl_enc_key(e, "Key");
+        sl_enc_cstr(e, tags[i]->key);
+        sl_enc_key(e, "Value");
+        sl_enc_cstr(e, tags[i]->value ? tags[i]->value : "");
+        sl_enc_end(e);
+    }
+    sl_enc_end(e);
+}
+
+static void enc_list_tags(struct sl_enc *e, const Sluice__Response *r)
+{
+    const Sluice__ListTagsForStreamResult *l = r->list_tags_for_stream;
+    sl_enc_map(e, 2);
+    enc_tags(e, l->tags, l->n_tags);
+    sl_enc_key(e, "HasMoreTags");
+    sl_enc_bool(e, l->has_more_tags);
+    sl_enc_end(e);
+}
+
+static void enc_list_tags_for_resource(struct sl_enc *e, const Sluice__Response *r)
+{
+    const Sluice__ListTagsForStreamResult *l = r->list_tags_for_stream;
+    sl_enc_map(e, 1);
+    enc_tags(e, l->tags, l->n_tags);
+    sl_enc_end(e);
+}
+
+static void enc_update_warm_throughput(struct sl_enc *e, const Sluice__Response *r)
+{
+    const Sluice__UpdateStreamWarmThroughputResult *w = r->update_stream_warm_throughput;
+    sl_enc_map(e, 3);
+    sl_enc_key(e, "StreamARN");
+    sl_enc_cstr(e, w->stream_arn);
+    sl_enc_key(e, "StreamName");
+    sl_enc_cstr(e, w->stream_name);
+    enc_warm(e, w->target_mibps, w->current_mibps);
+    sl_enc_end(e);
+}
+
+static void enc_get_resource_policy(struct sl_enc *e, const Sluice__Response *r)
+{
+    sl_enc_map(e, 1);
+    sl_enc_key(e, "Policy");
+    sl_enc_cstr(e, r->get_resource_policy->policy);
+    sl_enc_end(e);
+}
+
+static void enc_account_settings(struct sl_enc *e, const Sluice__Response *r)
+{
+    const Sluice__AccountSettingsResult *a =
+        r->result_case == SLUICE__RESPONSE__RESULT_UPDATE_ACCOUNT_SETTINGS
+            ? r->update_account_settings
+            : r->describe_account_settings;
+    unsigned status = (unsigned)a->minimum_throughput_billing_commitment;
+    sl_enc_map(e, 1);
+    sl_enc_key(e, "MinimumThroughputBillingCommitment");
+    sl_enc_map(e, 1);
+    sl_enc_key(e, "Status");
+    sl_enc_cstr(e, status < 2 ? billing_statuses[status] : "DISABLED");
+    sl_enc_end(e);
+    sl_enc_end(e);
+}
+
 /* X(Kinesis name, oneof case, decode, encode) */
 #define SL_KINESIS_OPS(X)                                                                          \
     X("CreateStream", CREATE_STREAM, dec_create_stream, NULL)                                      \
@@ -736,7 +1148,24 @@ static void enc_get_records(struct sl_enc *e, const Sluice__Response *r)
     X("PutRecord", PUT_RECORD, dec_put_record, enc_put_record)                                     \
     X("PutRecords", PUT_RECORDS, dec_put_records, enc_put_records)                                 \
     X("GetShardIterator", GET_SHARD_ITERATOR, dec_get_shard_iterator, enc_get_shard_iterator)      \
-    X("GetRecords", GET_RECORDS, dec_get_records, enc_get_records)
+    X("GetRecords", GET_RECORDS, dec_get_records, enc_get_records)                                 \
+    X("AddTagsToStream", ADD_TAGS_TO_STREAM, dec_add_tags, NULL)                                   \
+    X("RemoveTagsFromStream", REMOVE_TAGS_FROM_STREAM, dec_remove_tags, NULL)                      \
+    X("ListTagsForStream", LIST_TAGS_FOR_STREAM, dec_list_tags, enc_list_tags)                     \
+    X("TagResource", ADD_TAGS_TO_STREAM, dec_tag_resource, NULL)                                   \
+    X("UntagResource", REMOVE_TAGS_FROM_STREAM, dec_untag_resource, NULL)                          \
+    X("ListTagsForResource", LIST_TAGS_FOR_STREAM, dec_list_tags_for_resource,                     \
+      enc_list_tags_for_resource)                                                                  \
+    X("UpdateMaxRecordSize", UPDATE_MAX_RECORD_SIZE, dec_update_max_record_size, NULL)             \
+    X("UpdateStreamWarmThroughput", UPDATE_STREAM_WARM_THROUGHPUT, dec_update_warm_throughput,     \
+      enc_update_warm_throughput)                                                                  \
+    X("GetResourcePolicy", GET_RESOURCE_POLICY, dec_get_resource_policy, enc_get_resource_policy)  \
+    X("PutResourcePolicy", PUT_RESOURCE_POLICY, dec_put_resource_policy, NULL)                     \
+    X("DeleteResourcePolicy", DELETE_RESOURCE_POLICY, dec_delete_resource_policy, NULL)            \
+    X("DescribeAccountSettings", DESCRIBE_ACCOUNT_SETTINGS, dec_describe_account_settings,         \
+      enc_account_settings)                                                                        \
+    X("UpdateAccountSettings", UPDATE_ACCOUNT_SETTINGS, dec_update_account_settings,               \
+      enc_account_settings)
 
 static const struct kop kops[] = {
 #define SL_KOP_ROW(name, which, dec, enc) {name, SLUICE__REQUEST__OP_##which, dec, enc},
@@ -891,32 +1320,13 @@ static bool header_is(const struct sl_http_header *h, const char *value)
 /* Kinesis Data Streams' other operations (KINESIS.md §3), so that a client calling one hears
  * that sluice lacks it rather than that it does not exist. */
 static const char *const kinesis_ops_not_served[] = {
-    "AddTagsToStream",
-    "DeleteResourcePolicy",
-    "DeregisterStreamConsumer",
-    "DescribeAccountSettings",
-    "DescribeStreamConsumer",
-    "DisableEnhancedMonitoring",
-    "EnableEnhancedMonitoring",
-    "GetResourcePolicy",
-    "ListStreamConsumers",
-    "ListTagsForResource",
-    "ListTagsForStream",
-    "MergeShards",
-    "PutResourcePolicy",
-    "RegisterStreamConsumer",
-    "RemoveTagsFromStream",
-    "SplitShard",
-    "StartStreamEncryption",
-    "StopStreamEncryption",
-    "SubscribeToShard",
-    "TagResource",
-    "UntagResource",
-    "UpdateAccountSettings",
-    "UpdateMaxRecordSize",
-    "UpdateShardCount",
+    "DeregisterStreamConsumer",  "DescribeStreamConsumer",
+    "DisableEnhancedMonitoring", "EnableEnhancedMonitoring",
+    "ListStreamConsumers",       "MergeShards",
+    "RegisterStreamConsumer",    "SplitShard",
+    "StartStreamEncryption",     "StopStreamEncryption",
+    "SubscribeToShard",          "UpdateShardCount",
     "UpdateStreamMode",
-    "UpdateStreamWarmThroughput",
 };
 
 static bool is_kinesis_op(const char *name, size_t len)

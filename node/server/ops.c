@@ -178,10 +178,20 @@ static void stream_arn(const struct node *n, const struct sl_stream *s, char *ou
     snprintf(out, len, "arn:aws:kinesis:%s:%s:stream/%s", n->cfg.region, n->cfg.account, s->name);
 }
 
-/* Controller proposals answer when applied. */
+static void reply_tags_limit(const struct call *c, const char *name)
+{
+    reply_error(c, SL_EINVAL,
+                "Failed to add tags to stream %s under account %s because a given stream cannot "
+                "have more than %d tags associated with it.",
+                name, c->n->cfg.account, SL_TAGS_MAX);
+}
+
+/* Controller proposals answer when applied: with `ok` (under mu, the stream found again by
+ * name), or an empty answer when it is NULL. */
 struct control_call {
     struct call c;
-    struct sl_control_cmd cmd;
+    struct sl_control_cmd cmd; /* its tags are not kept: they pointed into the request */
+    void (*ok)(const struct call *c, const struct sl_stream *s);
 };
 
 static void on_control_applied(struct node *n, void *arg, int err, int result, uint64_t index)
@@ -197,6 +207,8 @@ static void on_control_applied(struct node *n, void *arg, int err, int result, u
     } else if (result == SL_EINUSE) {
         reply_error(c, result, "Stream %s under account %s already exists.", cmd->name,
                     n->cfg.account);
+    } else if (result == SL_ELIMIT && cmd->op == SL_CONTROL_ADD_TAGS) {
+        reply_tags_limit(c, cmd->name);
     } else if (result == SL_ELIMIT) {
         reply_error(c, result,
                     "This request would exceed the shard limit for the account %s in %s. "
@@ -208,14 +220,18 @@ static void on_control_applied(struct node *n, void *arg, int err, int result, u
     } else if (result != 0) {
         reply_error(c, SL_EINUSE, "Stream %s under account %s cannot change now: %s.", cmd->name,
                     n->cfg.account, sl_strerror(result));
+    } else if (cc->ok) {
+        cc->ok(c, sl_control_find(&n->control, cmd->name, cmd->name_len));
     } else {
         reply_empty(c);
     }
     sl_free(cc);
 }
 
-/* Proposes `cmd` and answers when it is applied. Under mu. */
-static void propose_control(const struct call *c, const struct sl_control_cmd *cmd)
+/* Proposes `cmd` and answers when it is applied, with `ok` (may be NULL: an empty answer).
+ * Under mu. */
+static void propose_control_then(const struct call *c, const struct sl_control_cmd *cmd,
+                                 void (*ok)(const struct call *c, const struct sl_stream *s))
 {
     struct control_call *cc = sl_malloc(sizeof(*cc));
     if (!cc) {
@@ -224,6 +240,8 @@ static void propose_control(const struct call *c, const struct sl_control_cmd *c
     }
     cc->c = *c;
     cc->cmd = *cmd;
+    cc->cmd.n_tags = 0;
+    cc->ok = ok;
     int rv =
         c->n->stopping ? SL_ENOTLEADER : sl_node_propose_control(c->n, cmd, on_control_applied, cc);
     if (rv != 0) {
@@ -233,11 +251,411 @@ static void propose_control(const struct call *c, const struct sl_control_cmd *c
     }
 }
 
+static void propose_control(const struct call *c, const struct sl_control_cmd *cmd)
+{
+    propose_control_then(c, cmd, NULL);
+}
+
 static void fill_cmd_name(struct sl_control_cmd *cmd, const struct sl_stream *s)
 {
     memcpy(cmd->name, s->name, s->name_len + 1);
     cmd->name_len = s->name_len;
     cmd->created_ms = s->created_ms;
+}
+
+/* ---- tags ------------------------------------------------------------------------------------ */
+
+/* The Tags member of CreateStream or AddTagsToStream: shape errors go to `v` ("tags.N.member.key"
+ * and ".value", as Kinesis names list members), the rest is left to check_tags. */
+static void shape_tags(struct sl_verr *v, Sluice__Tag *const *tags, size_t n, size_t min)
+{
+    char field[64];
+    if (n < min || n > SL_TAGS_PER_CALL_MAX) {
+        char count[24];
+        int len = snprintf(count, sizeof(count), "%zu tags", n);
+        snprintf(field, sizeof(field), "Member must have length %s %d",
+                 n < min ? "greater than or equal to" : "less than or equal to",
+                 n < min ? (int)min : SL_TAGS_PER_CALL_MAX);
+        sl_verr_add(v, "tags", count, (size_t)len, field);
+    }
+    for (size_t i = 0; i < n && i < SL_TAGS_PER_CALL_MAX; i++) {
+        snprintf(field, sizeof(field), "tags.%zu.member.key", i + 1);
+        require(v, field, tags[i]->key);
+        if (tags[i]->key) {
+            sl_check_tag_key(v, field, tags[i]->key, strlen(tags[i]->key));
+        }
+        if (tags[i]->value) {
+            snprintf(field, sizeof(field), "tags.%zu.member.value", i + 1);
+            sl_check_tag_value(v, field, tags[i]->value, strlen(tags[i]->value));
+        }
+    }
+}
+
+/* What Kinesis refuses in tags that pass the shape checks: characters outside the allowed set,
+ * keys with the reserved "aws:" prefix. Fills cmd's tags (pointing into the request) and
+ * returns true; false after answering InvalidArgumentException. */
+static bool check_tags(const struct call *c, const char *stream, Sluice__Tag *const *tags, size_t n,
+                       struct sl_control_cmd *cmd)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *key = tags[i]->key, *value = tags[i]->value ? tags[i]->value : "";
+        size_t key_len = strlen(key), value_len = strlen(value);
+        if (sl_tag_key_reserved(key, key_len)) {
+            reply_error(c, SL_EINVAL,
+                        "Failed to add tags to stream %s under account %s because the tag key "
+                        "'%.128s' starts with aws:, a prefix reserved for AWS.",
+                        stream, c->n->cfg.account, key);
+            return false;
+        }
+        if (!sl_tag_text_allowed(key, key_len) || !sl_tag_text_allowed(value, value_len)) {
+            reply_error(c, SL_EINVAL,
+                        "Failed to add tags to stream %s under account %s because some tags "
+                        "contained illegal characters. The allowed characters are Unicode "
+                        "letters, digits, white space, '_', '.', ':', '/', '=', '+', '-', '@'.",
+                        stream, c->n->cfg.account);
+            return false;
+        }
+        cmd->tags[i] = (struct sl_tag){key, value, (uint16_t)key_len, (uint16_t)value_len};
+    }
+    cmd->n_tags = (uint32_t)n;
+    return true;
+}
+
+/* The stream a settings change applies to: any state but DELETING. NULL after answering.
+ * Under mu. */
+static struct sl_stream *changeable_stream(const struct call *c, const char *name)
+{
+    struct sl_stream *s = find_stream(c, name);
+    if (s && s->status == SL_STREAM_DELETING) {
+        reply_error(c, SL_EINUSE, "Stream %s under account %s is being deleted.", s->name,
+                    c->n->cfg.account);
+        return NULL;
+    }
+    return s;
+}
+
+static void op_add_tags(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__AddTagsToStreamRequest *r = rq->add_tags_to_stream;
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    shape_tags(&v, r->tags, r->n_tags, 1);
+    if (reply_verr(c, &v)) {
+        return;
+    }
+    struct sl_control_cmd cmd = {.op = SL_CONTROL_ADD_TAGS};
+    if (!check_tags(c, r->stream_name, r->tags, r->n_tags, &cmd)) {
+        return;
+    }
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    const struct sl_stream *s = changeable_stream(c, r->stream_name);
+    if (s && sl_stream_tags_after_add(s, cmd.tags, cmd.n_tags) > SL_TAGS_MAX) {
+        reply_tags_limit(c, s->name);
+    } else if (s) {
+        fill_cmd_name(&cmd, s);
+        propose_control(c, &cmd);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void op_remove_tags(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__RemoveTagsFromStreamRequest *r = rq->remove_tags_from_stream;
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    if (r->n_tag_keys < 1 || r->n_tag_keys > SL_TAGS_PER_CALL_MAX) {
+        char count[24];
+        int len = snprintf(count, sizeof(count), "%zu keys", r->n_tag_keys);
+        sl_verr_add(&v, "tagKeys", count, (size_t)len,
+                    r->n_tag_keys < 1 ? "Member must have length greater than or equal to 1"
+                                      : "Member must have length less than or equal to 50");
+    }
+    for (size_t i = 0; i < r->n_tag_keys && i < SL_TAGS_PER_CALL_MAX; i++) {
+        char field[48];
+        snprintf(field, sizeof(field), "tagKeys.%zu.member", i + 1);
+        sl_check_tag_key(&v, field, r->tag_keys[i], strlen(r->tag_keys[i]));
+    }
+    if (reply_verr(c, &v)) {
+        return;
+    }
+    struct sl_control_cmd cmd = {.op = SL_CONTROL_REMOVE_TAGS, .n_tags = (uint32_t)r->n_tag_keys};
+    for (size_t i = 0; i < r->n_tag_keys; i++) {
+        cmd.tags[i] = (struct sl_tag){r->tag_keys[i], "", (uint16_t)strlen(r->tag_keys[i]), 0};
+    }
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    const struct sl_stream *s = changeable_stream(c, r->stream_name);
+    if (s) {
+        fill_cmd_name(&cmd, s);
+        propose_control(c, &cmd);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void op_list_tags(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__ListTagsForStreamRequest *r = rq->list_tags_for_stream;
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    if (r->exclusive_start_tag_key) {
+        sl_check_tag_key(&v, "exclusiveStartTagKey", r->exclusive_start_tag_key,
+                         strlen(r->exclusive_start_tag_key));
+    }
+    if (r->has_limit) {
+        sl_check_u64_range(&v, "limit", r->limit, 1, SL_LIST_TAGS_LIMIT_MAX);
+    }
+    if (reply_verr(c, &v)) {
+        return;
+    }
+    uint32_t limit = r->has_limit ? r->limit : SL_LIST_TAGS_LIMIT_MAX;
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    const struct sl_stream *s = find_stream(c, r->stream_name);
+    if (!s) {
+        pthread_mutex_unlock(&n->mu);
+        return;
+    }
+    const char *after = r->exclusive_start_tag_key;
+    uint32_t from = after ? sl_stream_tags_after(s, after, strlen(after)) : 0;
+    uint32_t count = s->n_tags - from < limit ? s->n_tags - from : limit;
+    Sluice__Tag tags[SL_TAGS_MAX];
+    Sluice__Tag *ptrs[SL_TAGS_MAX];
+    for (uint32_t i = 0; i < count; i++) {
+        tags[i] = (Sluice__Tag)SLUICE__TAG__INIT;
+        tags[i].key = (char *)s->tags[from + i].key;
+        tags[i].value = (char *)s->tags[from + i].value;
+        ptrs[i] = &tags[i];
+    }
+    Sluice__ListTagsForStreamResult res = SLUICE__LIST_TAGS_FOR_STREAM_RESULT__INIT;
+    res.n_tags = count;
+    res.tags = ptrs;
+    res.has_has_more_tags = true;
+    res.has_more_tags = from + count < s->n_tags;
+    Sluice__Response resp = SLUICE__RESPONSE__INIT;
+    resp.result_case = SLUICE__RESPONSE__RESULT_LIST_TAGS_FOR_STREAM;
+    resp.list_tags_for_stream = &res;
+    send_response(c, &resp);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* ---- settings sluice answers without acting on them -------------------------------------------
+ *
+ * Kinesis has a few knobs sluice has no machinery behind yet. Each is answered with what holds
+ * (records of up to 1 MiB, no resource policy, no billing commitment), and a request to turn
+ * one on is refused with a message that says why, so nothing looks set that is not. */
+
+#define RECORD_KIB (SL_RECORD_BYTES_MAX / 1024)
+
+/* MaxRecordSizeInKiB, past its shape check: the one value sluice takes. False after answering. */
+static bool max_record_supported(const struct call *c, bool has, uint32_t kib)
+{
+    if (has && kib != RECORD_KIB) {
+        reply_error(c, SL_EINVAL,
+                    "sluice takes records of up to %d KiB; MaxRecordSizeInKiB %u is not "
+                    "supported.",
+                    RECORD_KIB, kib);
+        return false;
+    }
+    return true;
+}
+
+static void op_update_max_record_size(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__UpdateMaxRecordSizeRequest *r = rq->update_max_record_size;
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    if (!r->has_max_record_size_kib) {
+        require(&v, "maxRecordSizeInKiB", NULL);
+    } else {
+        sl_check_u64_range(&v, "maxRecordSizeInKiB", r->max_record_size_kib, 1024, 10240);
+    }
+    if (reply_verr(c, &v) || !max_record_supported(c, true, r->max_record_size_kib)) {
+        return;
+    }
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    if (changeable_stream(c, r->stream_name)) {
+        reply_empty(c); /* it is 1024 KiB already */
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Warm throughput: what the open shards of an ON_DEMAND stream take now, 1 MiB/s each. */
+static uint32_t warm_current_mibps(const struct sl_stream *s)
+{
+    return s->n_shards;
+}
+
+static void reply_warm(const struct call *c, const struct sl_stream *s)
+{
+    char arn[ARN_MAX];
+    stream_arn(c->n, s, arn, sizeof(arn));
+    Sluice__UpdateStreamWarmThroughputResult res =
+        SLUICE__UPDATE_STREAM_WARM_THROUGHPUT_RESULT__INIT;
+    res.stream_name = (char *)s->name;
+    res.stream_arn = arn;
+    res.has_target_mibps = res.has_current_mibps = true;
+    res.target_mibps = s->warm_mibps;
+    res.current_mibps = warm_current_mibps(s);
+    Sluice__Response resp = SLUICE__RESPONSE__INIT;
+    resp.result_case = SLUICE__RESPONSE__RESULT_UPDATE_STREAM_WARM_THROUGHPUT;
+    resp.update_stream_warm_throughput = &res;
+    send_response(c, &resp);
+}
+
+/* A warm-throughput target for stream mode `on_demand`: false after answering. */
+static bool check_warm(const struct call *c, const char *name, bool on_demand, uint32_t mibps)
+{
+    if (!on_demand) {
+        reply_error(c, SL_EINVAL,
+                    "Warm throughput applies to ON_DEMAND streams; stream %s under account %s is "
+                    "PROVISIONED.",
+                    name, c->n->cfg.account);
+        return false;
+    }
+    if (mibps > c->n->cfg.shard_limit) {
+        reply_error(c, SL_ELIMIT,
+                    "WarmThroughputMiBps %u would need more shards (1 MiB/s each) than the "
+                    "account's shard limit of %llu allows.",
+                    mibps, (unsigned long long)c->n->cfg.shard_limit);
+        return false;
+    }
+    return true;
+}
+
+static void op_update_warm_throughput(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__UpdateStreamWarmThroughputRequest *r = rq->update_stream_warm_throughput;
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    if (!r->has_warm_throughput_mibps) {
+        require(&v, "warmThroughputMiBps", NULL);
+    }
+    if (reply_verr(c, &v)) {
+        return;
+    }
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    const struct sl_stream *s = find_stream(c, r->stream_name);
+    if (!s) {
+        /* answered */
+    } else if (s->status != SL_STREAM_ACTIVE) {
+        reply_error(c, SL_EINUSE, "Stream %s under account %s not ACTIVE, instead in state %s.",
+                    s->name, n->cfg.account,
+                    sluice__stream_status__descriptor.values[s->status].name);
+    } else if (check_warm(c, s->name, s->mode == SL_STREAM_ON_DEMAND, r->warm_throughput_mibps)) {
+        struct sl_control_cmd cmd = {.op = SL_CONTROL_SET_WARM_THROUGHPUT,
+                                     .warm_mibps = r->warm_throughput_mibps};
+        fill_cmd_name(&cmd, s);
+        propose_control_then(c, &cmd, reply_warm);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Resource policies: sluice enforces none; who may call what is set by the credentials file. */
+static const struct sl_stream *policy_stream(const struct call *c,
+                                             const Sluice__ResourcePolicyRequest *r)
+{
+    struct sl_verr v;
+    sl_verr_init(&v);
+    check_stream_name(&v, r->stream_name);
+    if (reply_verr(c, &v)) {
+        return NULL;
+    }
+    return find_stream(c, r->stream_name);
+}
+
+static void op_get_resource_policy(const struct call *c, const Sluice__Request *rq)
+{
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    if (policy_stream(c, rq->get_resource_policy)) {
+        Sluice__ResourcePolicyResult res = SLUICE__RESOURCE_POLICY_RESULT__INIT;
+        res.policy = "{}";
+        Sluice__Response resp = SLUICE__RESPONSE__INIT;
+        resp.result_case = SLUICE__RESPONSE__RESULT_GET_RESOURCE_POLICY;
+        resp.get_resource_policy = &res;
+        send_response(c, &resp);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void op_put_resource_policy(const struct call *c, const Sluice__Request *rq)
+{
+    struct node *n = c->n;
+    const Sluice__ResourcePolicyRequest *r = rq->put_resource_policy;
+    if (!r->policy) {
+        struct sl_verr v;
+        sl_verr_init(&v);
+        require(&v, "policy", NULL);
+        reply_verr(c, &v);
+        return;
+    }
+    pthread_mutex_lock(&n->mu);
+    if (policy_stream(c, r)) {
+        reply_error(c, SL_EINVAL,
+                    "sluice does not enforce resource policies: who may call what is set by the "
+                    "node's credentials file. The policy was not stored, so that nothing looks "
+                    "protected by it.");
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void op_delete_resource_policy(const struct call *c, const Sluice__Request *rq)
+{
+    struct node *n = c->n;
+    pthread_mutex_lock(&n->mu);
+    if (policy_stream(c, rq->delete_resource_policy)) {
+        reply_empty(c); /* there is none */
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Account settings: sluice bills nothing, so there is no minimum throughput commitment. */
+static void reply_account_settings(const struct call *c, bool update)
+{
+    Sluice__AccountSettingsResult res = SLUICE__ACCOUNT_SETTINGS_RESULT__INIT;
+    res.has_minimum_throughput_billing_commitment = true;
+    res.minimum_throughput_billing_commitment = SLUICE__BILLING_COMMITMENT_STATUS__DISABLED;
+    Sluice__Response resp = SLUICE__RESPONSE__INIT;
+    if (update) {
+        resp.result_case = SLUICE__RESPONSE__RESULT_UPDATE_ACCOUNT_SETTINGS;
+        resp.update_account_settings = &res;
+    } else {
+        resp.result_case = SLUICE__RESPONSE__RESULT_DESCRIBE_ACCOUNT_SETTINGS;
+        resp.describe_account_settings = &res;
+    }
+    send_response(c, &resp);
+}
+
+static void op_describe_account_settings(const struct call *c, const Sluice__Request *rq)
+{
+    (void)rq;
+    reply_account_settings(c, false);
+}
+
+static void op_update_account_settings(const struct call *c, const Sluice__Request *rq)
+{
+    const Sluice__UpdateAccountSettingsRequest *r = rq->update_account_settings;
+    if (!r->has_minimum_throughput_billing_commitment) {
+        struct sl_verr v;
+        sl_verr_init(&v);
+        require(&v, "minimumThroughputBillingCommitment", NULL);
+        reply_verr(c, &v);
+    } else if (r->minimum_throughput_billing_commitment !=
+               SLUICE__BILLING_COMMITMENT_STATUS__DISABLED) {
+        reply_error(c, SL_EINVAL,
+                    "sluice bills nothing: a minimum throughput billing commitment cannot be "
+                    "enabled.");
+    } else {
+        reply_account_settings(c, true);
+    }
 }
 
 static void op_create_stream(const struct call *c, const Sluice__Request *rq)
@@ -256,6 +674,10 @@ static void op_create_stream(const struct call *c, const Sluice__Request *rq)
         sl_verr_add(&v, "streamModeDetails.streamMode", mode, (size_t)len,
                     "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]");
     }
+    shape_tags(&v, r->tags, r->n_tags, 0);
+    if (r->has_max_record_size_kib) {
+        sl_check_u64_range(&v, "maxRecordSizeInKiB", r->max_record_size_kib, 1024, 10240);
+    }
     if (reply_verr(c, &v)) {
         return;
     }
@@ -265,6 +687,13 @@ static void op_create_stream(const struct call *c, const Sluice__Request *rq)
         return;
     }
     struct sl_control_cmd cmd = {.op = SL_CONTROL_CREATE_STREAM};
+    if (!max_record_supported(c, r->has_max_record_size_kib, r->max_record_size_kib) ||
+        (r->has_warm_throughput_mibps &&
+         !check_warm(c, r->stream_name, on_demand, r->warm_throughput_mibps)) ||
+        !check_tags(c, r->stream_name, r->tags, r->n_tags, &cmd)) {
+        return;
+    }
+    cmd.warm_mibps = r->has_warm_throughput_mibps ? r->warm_throughput_mibps : 0;
     cmd.name_len = (uint32_t)strlen(r->stream_name);
     memcpy(cmd.name, r->stream_name, cmd.name_len + 1);
     cmd.created_ms = sl_wall_ms();
@@ -601,7 +1030,12 @@ static void op_describe_stream_summary(const struct call *c, const Sluice__Reque
     d.has_open_shard_count = d.has_consumer_count = d.has_max_record_size_kib = true;
     d.open_shard_count = s->n_shards;
     d.consumer_count = 0;
-    d.max_record_size_kib = SL_RECORD_BYTES_MAX / 1024;
+    d.max_record_size_kib = RECORD_KIB;
+    if (s->mode == SL_STREAM_ON_DEMAND) {
+        d.has_warm_throughput_target_mibps = d.has_warm_throughput_current_mibps = true;
+        d.warm_throughput_target_mibps = s->warm_mibps;
+        d.warm_throughput_current_mibps = warm_current_mibps(s);
+    }
     Sluice__Response resp = SLUICE__RESPONSE__INIT;
     resp.result_case = SLUICE__RESPONSE__RESULT_DESCRIBE_STREAM_SUMMARY;
     resp.describe_stream_summary = &d;
@@ -1518,7 +1952,17 @@ static void op_get_records(const struct call *c, const Sluice__Request *rq)
     X(PUT_RECORD, op_put_record, "PutRecord")                                                      \
     X(PUT_RECORDS, op_put_records, "PutRecords")                                                   \
     X(GET_SHARD_ITERATOR, op_get_shard_iterator, "GetShardIterator")                               \
-    X(GET_RECORDS, op_get_records, "GetRecords")
+    X(GET_RECORDS, op_get_records, "GetRecords")                                                   \
+    X(ADD_TAGS_TO_STREAM, op_add_tags, "AddTagsToStream")                                          \
+    X(REMOVE_TAGS_FROM_STREAM, op_remove_tags, "RemoveTagsFromStream")                             \
+    X(LIST_TAGS_FOR_STREAM, op_list_tags, "ListTagsForStream")                                     \
+    X(UPDATE_MAX_RECORD_SIZE, op_update_max_record_size, "UpdateMaxRecordSize")                    \
+    X(UPDATE_STREAM_WARM_THROUGHPUT, op_update_warm_throughput, "UpdateStreamWarmThroughput")      \
+    X(GET_RESOURCE_POLICY, op_get_resource_policy, "GetResourcePolicy")                            \
+    X(PUT_RESOURCE_POLICY, op_put_resource_policy, "PutResourcePolicy")                            \
+    X(DELETE_RESOURCE_POLICY, op_delete_resource_policy, "DeleteResourcePolicy")                   \
+    X(DESCRIBE_ACCOUNT_SETTINGS, op_describe_account_settings, "DescribeAccountSettings")          \
+    X(UPDATE_ACCOUNT_SETTINGS, op_update_account_settings, "UpdateAccountSettings")
 
 struct op {
     Sluice__Request__OpCase which;

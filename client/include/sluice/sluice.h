@@ -240,6 +240,38 @@ int sluice_decrease_retention(struct sluice_client *c, const char *stream, uint3
 /* DescribeLimits into `*out` (caller's storage). Thread-safe. */
 int sluice_describe_limits(struct sluice_client *c, struct sluice_limits *out);
 
+/* ---- tags ------------------------------------------------------------------------------------ */
+
+/* A stream's tag. Keys have 1-128 characters and must not start with "aws:"; values 0-256
+ * (NULL counts as ""). Letters, digits, white space and _ . : / = + - @ only. */
+struct sluice_tag {
+    const char *key;
+    const char *value;
+};
+
+struct sluice_tag_list {
+    size_t n_tags;
+    const struct sluice_tag *tags; /* sorted by key */
+};
+
+/* At most this many tags per stream, and per call. */
+#define SLUICE_TAGS_MAX 50
+
+/* AddTagsToStream: sets `n` (1-50) tags on `stream`; a key it has already gets the new value.
+ * A stream keeps at most SLUICE_TAGS_MAX tags (SLUICE_EINVAL past that). Thread-safe. */
+int sluice_add_tags(struct sluice_client *c, const char *stream, const struct sluice_tag *tags,
+                    size_t n);
+
+/* RemoveTagsFromStream: removes the tags with these `n` (1-50) keys; keys the stream does not
+ * have are ignored. Thread-safe. */
+int sluice_remove_tags(struct sluice_client *c, const char *stream, const char *const *keys,
+                       size_t n);
+
+/* ListTagsForStream, every page: all of the stream's tags. On success `*out` is the caller's;
+ * free with sluice_tag_list_free. Thread-safe. */
+int sluice_list_tags(struct sluice_client *c, const char *stream, struct sluice_tag_list **out);
+void sluice_tag_list_free(struct sluice_tag_list *l);
+
 /* ---- shard metadata cache ------------------------------------------------------------------ */
 
 /* Writes to `shard_id` the id of the open shard of `stream` whose hash key range holds the
