@@ -1020,7 +1020,7 @@ static const struct command commands[] = {
     {"tag-stream", "STREAM KEY=VALUE...",
      "Sets tags on a stream (1-50 per call, at most 50 per stream); a key it has gets the new\n"
      "value. Keys have 1-128 characters (no '=' here, not starting with aws:), values 0-256;\n"
-     "letters, digits, white space and _ . : / = + - @ only.\n",
+     "letters, digits, spaces and _ . : / = + - @ only.\n",
      NULL, 2, 1 + SLUICE_TAGS_MAX, cmd_tag_stream},
     {"untag-stream", "STREAM KEY...",
      "Removes the tags with these keys (1-50); keys the stream lacks are ignored.\n", NULL, 2,

@@ -53,6 +53,8 @@
 #define IN_FLIGHT_MAX 256
 /* Headers a request may carry (HTTP/1 stops at 100 already; HTTP/2 does not). */
 #define HEADERS_MAX 128
+/* StreamARN and ResourceARN: Kinesis' bound. */
+#define ARN_BYTES_MAX 2048
 
 struct kop;
 
@@ -126,11 +128,24 @@ static const char *arn_field(const char **p, size_t *len)
     return start;
 }
 
-/* A stream named by ARN (note 4): `arn` is arn:aws*:kinesis:REGION:ACCOUNT:stream/NAME, or
+/* A ValidationException about member `member` of the request ("streamARN"). */
+static int arn_invalid(struct kreq *k, const char *member, const char *arn, const char *constraint)
+{
+    snprintf(k->err, sizeof(k->err),
+             "1 validation error detected: Value '%.256s' at '%c%s' failed to satisfy constraint: "
+             "%s",
+             arn, member[0] + ('a' - 'A'), member + 1, constraint);
+    return SL_EVALIDATION;
+}
+
+/* A stream named by ARN (note 4): `arn` is arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, or
  * (`resource`) may name a stream's consumer. Points *name into `arn`. */
 static int arn_stream(struct kreq *k, const char *member, const char *arn, bool resource,
                       char **name)
 {
+    if (strlen(arn) > ARN_BYTES_MAX) {
+        return arn_invalid(k, member, arn, "Member must have length less than or equal to 2048");
+    }
     const char *p = arn, *f[5];
     size_t len[5];
     bool ok = true;
@@ -142,26 +157,33 @@ static int arn_stream(struct kreq *k, const char *member, const char *arn, bool 
          len[4] == 12 && strspn(f[4], "0123456789") >= 12 && strncmp(p, "stream/", 7) == 0 &&
          p[7] != '\0';
     if (!ok) {
-        snprintf(k->err, sizeof(k->err),
-                 "1 validation error detected: Value '%.256s' at '%c%s' failed to satisfy "
-                 "constraint: Member must satisfy regular expression pattern: "
-                 "arn:aws.*:kinesis:.*:\\d{12}:%sstream/\\S+",
-                 arn, member[0] + ('a' - 'A'), member + 1, resource ? ".*" : "");
-        return SL_EVALIDATION;
+        return arn_invalid(k, member, arn,
+                           resource ? "Member must satisfy regular expression pattern: "
+                                      "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"
+                                    : "Member must satisfy regular expression pattern: "
+                                      "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
     }
     const struct sl_config *cfg = &k->n->cfg;
-    if (len[3] != strlen(cfg->region) || memcmp(f[3], cfg->region, len[3]) != 0 ||
+    if (len[1] != 3 || len[3] != strlen(cfg->region) || memcmp(f[3], cfg->region, len[3]) != 0 ||
         strlen(cfg->account) != 12 || memcmp(f[4], cfg->account, 12) != 0) {
         snprintf(k->err, sizeof(k->err),
-                 "%s %.200s not found: this endpoint serves account %.32s in region %.32s.", member,
-                 arn, cfg->account, cfg->region);
+                 "%s %.200s not found: this endpoint serves partition aws, account %.32s, region "
+                 "%.32s.",
+                 member, arn, cfg->account, cfg->region);
         return SL_ENOTFOUND;
     }
-    if (resource && strstr(p, "/consumer/")) {
+    const char *stream = p + 7;
+    if (resource && strstr(stream, "/consumer/")) {
         snprintf(k->err, sizeof(k->err), "Consumer %.256s not found.", arn);
         return SL_ENOTFOUND;
     }
-    *name = (char *)p + 7;
+    size_t n = strspn(stream, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+    if (stream[n] != '\0' || n > SL_STREAM_NAME_MAX) {
+        return arn_invalid(k, member, arn,
+                           "the stream name in it must match [a-zA-Z0-9_.-]+ and have at most "
+                           "128 characters");
+    }
+    *name = (char *)stream;
     return 0;
 }
 
@@ -177,6 +199,9 @@ static int get_stream(struct kreq *k, const struct sl_doc_value *in, char **out)
         return rc;
     }
     rc = arn_stream(k, "StreamARN", arn, false, &name);
+    if (rc == 0 && *out && **out == '\0') {
+        return 0; /* StreamName "": the handler's shape check names it */
+    }
     if (rc == 0 && *out && strcmp(*out, name) != 0) {
         snprintf(k->err, sizeof(k->err),
                  "StreamARN %.256s and StreamName %.128s name different streams.", arn, *out);
@@ -192,10 +217,13 @@ static int get_resource(struct kreq *k, const struct sl_doc_value *in, char **ou
     char *arn = NULL;
     int rc = get_str(k, in, "ResourceARN", &arn);
     *out = NULL;
-    if (rc != 0 || !arn) {
-        return rc;
+    if (rc == 0 && !arn) {
+        snprintf(k->err, sizeof(k->err),
+                 "1 validation error detected: Value null at 'resourceARN' failed to satisfy "
+                 "constraint: Member must not be null");
+        return SL_EVALIDATION;
     }
-    return arn_stream(k, "ResourceARN", arn, true, out);
+    return rc != 0 ? rc : arn_stream(k, "ResourceARN", arn, true, out);
 }
 
 static int get_u32(struct kreq *k, const struct sl_doc_value *in, const char *name,
@@ -423,6 +451,12 @@ static int dec_create_stream(struct kreq *k, const struct sl_doc_value *in, Slui
     }
     if (rc == 0) {
         rc = get_tags(k, in, &m->tags, &m->n_tags);
+    }
+    if (rc == 0 && m->n_tags == 0 && member(in, "Tags")) {
+        snprintf(k->err, sizeof(k->err),
+                 "1 validation error detected: Value '{}' at 'tags' failed to satisfy "
+                 "constraint: Member must have length greater than or equal to 1");
+        return SL_EVALIDATION;
     }
     if (rc == 0) {
         rc = get_u32(k, in, "MaxRecordSizeInKiB", &m->has_max_record_size_kib,

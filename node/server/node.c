@@ -30,6 +30,22 @@ static void fatal(const char *what, int err)
     abort();
 }
 
+/* A controller command or snapshot that does not decode: say so plainly when a newer sluiced
+ * wrote it (the data directory cannot go back to this version). */
+static void control_fatal(const char *what, const void *data, size_t len, int err)
+{
+    unsigned version = sl_control_version_of(data, len);
+    if (version > SL_CONTROL_FORMAT_VERSION) {
+        fprintf(stderr,
+                "sluiced: fatal: %s: it is in controller format version %u, and this sluiced "
+                "reads versions 1 to %d; a newer sluiced wrote this data directory, run that "
+                "one\n",
+                what, version, SL_CONTROL_FORMAT_VERSION);
+        abort();
+    }
+    fatal(what, err);
+}
+
 /* ---- groups ------------------------------------------------------------------------------ */
 
 static void raft_options(struct node *n, uint64_t group, struct sl_raft_options *o)
@@ -148,7 +164,8 @@ static struct group *group_open(struct node *n, uint64_t id, bool is_control)
     if (is_control && boot.snapshot.data) {
         rv = sl_control_restore(&n->control, boot.snapshot.data->data, boot.snapshot.data->len);
         if (rv != 0) {
-            fatal("restoring the controller snapshot", rv);
+            control_fatal("restoring the controller snapshot", boot.snapshot.data->data,
+                          boot.snapshot.data->len, rv);
         }
         n->control_snapshot_index = boot.snapshot.index;
     }
@@ -226,9 +243,10 @@ static void apply_control(struct node *n, struct group *g, const struct sl_raft_
     int result = 0;
     if (e->type == SL_RAFT_ENTRY_NORMAL) {
         struct sl_control_cmd cmd;
-        int rv = sl_control_cmd_decode(e->data ? e->data->data : NULL, sl_buf_len(e->data), &cmd);
+        const void *data = e->data ? e->data->data : NULL;
+        int rv = sl_control_cmd_decode(data, sl_buf_len(e->data), &cmd);
         if (rv != 0) {
-            fatal("decoding a committed controller command", rv);
+            control_fatal("decoding a committed controller command", data, sl_buf_len(e->data), rv);
         }
         struct sl_stream *s = NULL;
         result = sl_control_apply(&n->control, &cmd, &s);
@@ -297,7 +315,8 @@ static void drive(struct node *n, struct group *g)
             rv = sl_control_restore(&n->control, u.restore_snapshot.data->data,
                                     u.restore_snapshot.data->len);
             if (rv != 0) {
-                fatal("restoring the controller snapshot", rv);
+                control_fatal("restoring the controller snapshot", u.restore_snapshot.data->data,
+                              u.restore_snapshot.data->len, rv);
             }
         }
         for (size_t i = 0; i < u.n_committed; i++) {

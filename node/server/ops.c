@@ -217,6 +217,10 @@ static void on_control_applied(struct node *n, void *arg, int err, int result, u
                     n->cfg.account, n->cfg.region, cmd->shard_limit, cmd->shard_count);
     } else if (result == SL_ENOTFOUND) {
         reply_not_found(c, cmd->name);
+    } else if (result == SL_EINVAL && cmd->op >= SL_CONTROL_SET_RETENTION) {
+        /* a settings change that met a stream DELETING by then */
+        reply_error(c, SL_EINUSE, "Stream %s under account %s is being deleted.", cmd->name,
+                    n->cfg.account);
     } else if (result != 0) {
         reply_error(c, SL_EINUSE, "Stream %s under account %s cannot change now: %s.", cmd->name,
                     n->cfg.account, sl_strerror(result));
@@ -265,19 +269,28 @@ static void fill_cmd_name(struct sl_control_cmd *cmd, const struct sl_stream *s)
 
 /* ---- tags ------------------------------------------------------------------------------------ */
 
-/* The Tags member of CreateStream or AddTagsToStream: shape errors go to `v` ("tags.N.member.key"
- * and ".value", as Kinesis names list members), the rest is left to check_tags. */
-static void shape_tags(struct sl_verr *v, Sluice__Tag *const *tags, size_t n, size_t min)
+/* A list member's length: min..max entries ("Member must have length ..."), the value shown as
+ * "N <what>". */
+static void check_count(struct sl_verr *v, const char *field, size_t n, size_t min, size_t max,
+                        const char *what)
 {
-    char field[64];
-    if (n < min || n > SL_TAGS_PER_CALL_MAX) {
-        char count[24];
-        int len = snprintf(count, sizeof(count), "%zu tags", n);
-        snprintf(field, sizeof(field), "Member must have length %s %d",
+    if (n < min || n > max) {
+        char count[32], constraint[64];
+        int len = snprintf(count, sizeof(count), "%zu %s", n, what);
+        snprintf(constraint, sizeof(constraint), "Member must have length %s %zu",
                  n < min ? "greater than or equal to" : "less than or equal to",
-                 n < min ? (int)min : SL_TAGS_PER_CALL_MAX);
-        sl_verr_add(v, "tags", count, (size_t)len, field);
+                 n < min ? min : max);
+        sl_verr_add(v, field, count, (size_t)len, constraint);
     }
+}
+
+/* The Tags member of CreateStream or AddTagsToStream (1..200 entries, as Kinesis' TagMap):
+ * shape errors go to `v` ("tags.N.member.key" and ".value", as Kinesis names list members); the
+ * rest is left to check_tags. */
+static void shape_tags(struct sl_verr *v, Sluice__Tag *const *tags, size_t n)
+{
+    check_count(v, "tags", n, 1, SL_TAGS_PER_CALL_MAX, "tags");
+    char field[64];
     for (size_t i = 0; i < n && i < SL_TAGS_PER_CALL_MAX; i++) {
         snprintf(field, sizeof(field), "tags.%zu.member.key", i + 1);
         require(v, field, tags[i]->key);
@@ -303,7 +316,7 @@ static bool check_tags(const struct call *c, const char *stream, Sluice__Tag *co
         if (sl_tag_key_reserved(key, key_len)) {
             reply_error(c, SL_EINVAL,
                         "Failed to add tags to stream %s under account %s because the tag key "
-                        "'%.128s' starts with aws:, a prefix reserved for AWS.",
+                        "'%s' starts with aws:, a prefix reserved for AWS.",
                         stream, c->n->cfg.account, key);
             return false;
         }
@@ -311,7 +324,7 @@ static bool check_tags(const struct call *c, const char *stream, Sluice__Tag *co
             reply_error(c, SL_EINVAL,
                         "Failed to add tags to stream %s under account %s because some tags "
                         "contained illegal characters. The allowed characters are Unicode "
-                        "letters, digits, white space, '_', '.', ':', '/', '=', '+', '-', '@'.",
+                        "letters, digits, spaces, '_', '.', ':', '/', '=', '+', '-', '@'.",
                         stream, c->n->cfg.account);
             return false;
         }
@@ -340,7 +353,7 @@ static void op_add_tags(const struct call *c, const Sluice__Request *rq)
     struct sl_verr v;
     sl_verr_init(&v);
     check_stream_name(&v, r->stream_name);
-    shape_tags(&v, r->tags, r->n_tags, 1);
+    shape_tags(&v, r->tags, r->n_tags);
     if (reply_verr(c, &v)) {
         return;
     }
@@ -366,14 +379,8 @@ static void op_remove_tags(const struct call *c, const Sluice__Request *rq)
     struct sl_verr v;
     sl_verr_init(&v);
     check_stream_name(&v, r->stream_name);
-    if (r->n_tag_keys < 1 || r->n_tag_keys > SL_TAGS_PER_CALL_MAX) {
-        char count[24];
-        int len = snprintf(count, sizeof(count), "%zu keys", r->n_tag_keys);
-        sl_verr_add(&v, "tagKeys", count, (size_t)len,
-                    r->n_tag_keys < 1 ? "Member must have length greater than or equal to 1"
-                                      : "Member must have length less than or equal to 50");
-    }
-    for (size_t i = 0; i < r->n_tag_keys && i < SL_TAGS_PER_CALL_MAX; i++) {
+    check_count(&v, "tagKeys", r->n_tag_keys, 1, SL_TAG_KEYS_PER_CALL_MAX, "keys");
+    for (size_t i = 0; i < r->n_tag_keys && i < SL_TAG_KEYS_PER_CALL_MAX; i++) {
         char field[48];
         snprintf(field, sizeof(field), "tagKeys.%zu.member", i + 1);
         sl_check_tag_key(&v, field, r->tag_keys[i], strlen(r->tag_keys[i]));
@@ -493,6 +500,7 @@ static uint32_t warm_current_mibps(const struct sl_stream *s)
 
 static void reply_warm(const struct call *c, const struct sl_stream *s)
 {
+    SL_ASSERT(s != NULL); /* answered under mu right after the command applied */
     char arn[ARN_MAX];
     stream_arn(c->n, s, arn, sizeof(arn));
     Sluice__UpdateStreamWarmThroughputResult res =
@@ -674,7 +682,9 @@ static void op_create_stream(const struct call *c, const Sluice__Request *rq)
         sl_verr_add(&v, "streamModeDetails.streamMode", mode, (size_t)len,
                     "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]");
     }
-    shape_tags(&v, r->tags, r->n_tags, 0);
+    if (r->n_tags > 0) { /* Kinesis refuses an empty Tags map too; protobuf cannot send one */
+        shape_tags(&v, r->tags, r->n_tags);
+    }
     if (r->has_max_record_size_kib) {
         sl_check_u64_range(&v, "maxRecordSizeInKiB", r->max_record_size_kib, 1024, 10240);
     }

@@ -243,7 +243,7 @@ int sluice_describe_limits(struct sluice_client *c, struct sluice_limits *out);
 /* ---- tags ------------------------------------------------------------------------------------ */
 
 /* A stream's tag. Keys have 1-128 characters and must not start with "aws:"; values 0-256
- * (NULL counts as ""). Letters, digits, white space and _ . : / = + - @ only. */
+ * (NULL counts as ""). Letters, digits, spaces and _ . : / = + - @ only. */
 struct sluice_tag {
     const char *key;
     const char *value;

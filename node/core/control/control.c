@@ -13,7 +13,8 @@
  *   u8 version, u8 op, u16 name_len, name, u64 created_ms, u8 mode, u8 status,
  *   u32 retention_hours, u32 shard_count, u32 shard_limit, u32 warm_mibps, u8 n_tags,
  *   then per tag: u16 key_len, key, u16 value_len, value
- * Version 1 ends after shard_limit.
+ * Version 1 ends after shard_limit. Encoding writes version 1 when the command has no tags, no
+ * warm_mibps and an op version 1 knows; snapshots are version 1 when no stream has either.
  * Snapshot layout, version 2:
  *   u8 version, u64 next_group, u32 n_streams, then per stream:
  *   u16 name_len, name, u64 created_ms, u8 status, u8 mode, u32 retention_hours, u32 n_shards,
@@ -23,7 +24,8 @@
 #define CMD_V1_BYTES       (1 + 1 + 2 + 8 + 1 + 1 + 4 + 4 + 4)
 #define CMD_FIXED_BYTES    (CMD_V1_BYTES + 4 + 1)
 #define SHARD_BYTES        (4 + 8 + 8 * 4 + 8)
-#define STREAM_FIXED_BYTES (2 + 8 + 1 + 1 + 4 + 4 + 4 + 1)
+#define STREAM_FIXED_BYTES (2 + 8 + 1 + 1 + 4 + 4)
+#define STREAM_V2_BYTES    (4 + 1) /* warm_mibps, n_tags */
 #define TAG_FIXED_BYTES    (2 + 2)
 
 void sl_control_init(struct sl_control *c)
@@ -123,13 +125,14 @@ int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out)
             return SL_EINVAL;
         }
     }
-    struct sl_buf *b =
-        sl_buf_new(CMD_FIXED_BYTES + cmd->name_len + tags_bytes(cmd->tags, cmd->n_tags));
+    bool v2 = cmd->op > SL_CONTROL_SET_RETENTION || cmd->n_tags > 0 || cmd->warm_mibps > 0;
+    size_t bytes = v2 ? CMD_FIXED_BYTES + tags_bytes(cmd->tags, cmd->n_tags) : CMD_V1_BYTES;
+    struct sl_buf *b = sl_buf_new(bytes + cmd->name_len);
     if (!b) {
         return SL_ENOMEM;
     }
     unsigned char *p = b->data;
-    p[0] = SL_CONTROL_FORMAT_VERSION;
+    p[0] = v2 ? 2 : 1;
     p[1] = cmd->op;
     sl_put_u16(p + 2, (uint16_t)cmd->name_len);
     memcpy(p + 4, cmd->name, cmd->name_len);
@@ -140,8 +143,11 @@ int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out)
     sl_put_u32(p + 10, cmd->retention_hours);
     sl_put_u32(p + 14, cmd->shard_count);
     sl_put_u32(p + 18, cmd->shard_limit);
-    sl_put_u32(p + 22, cmd->warm_mibps);
-    p = put_tags(p + 26, cmd->tags, cmd->n_tags);
+    p += 22;
+    if (v2) {
+        sl_put_u32(p, cmd->warm_mibps);
+        p = put_tags(p + 4, cmd->tags, cmd->n_tags);
+    }
     SL_ASSERT((size_t)(p - b->data) == b->len);
     *out = b;
     return 0;
@@ -492,13 +498,24 @@ int sl_control_apply(struct sl_control *c, const struct sl_control_cmd *cmd,
     return rv;
 }
 
-static size_t snapshot_bytes(const struct sl_control *c)
+/* The oldest snapshot version that holds `c`: 2 once a stream has tags or a warm target. */
+static unsigned snapshot_version(const struct sl_control *c)
+{
+    for (size_t i = 0; i < c->n_streams; i++) {
+        if (c->streams[i]->n_tags > 0 || c->streams[i]->warm_mibps > 0) {
+            return 2;
+        }
+    }
+    return 1;
+}
+
+static size_t snapshot_bytes(const struct sl_control *c, unsigned version)
 {
     size_t n = 1 + 8 + 4;
     for (size_t i = 0; i < c->n_streams; i++) {
         const struct sl_stream *s = c->streams[i];
-        n += STREAM_FIXED_BYTES + s->name_len + (size_t)s->n_shards * SHARD_BYTES +
-             tags_bytes(s->tags, s->n_tags);
+        n += STREAM_FIXED_BYTES + s->name_len + (size_t)s->n_shards * SHARD_BYTES;
+        n += version >= 2 ? STREAM_V2_BYTES + tags_bytes(s->tags, s->n_tags) : 0;
     }
     return n;
 }
@@ -518,12 +535,13 @@ static sl_u128 read_u128(struct sl_reader *r)
 
 int sl_control_snapshot(const struct sl_control *c, struct sl_buf **out)
 {
-    struct sl_buf *b = sl_buf_new(snapshot_bytes(c));
+    unsigned version = snapshot_version(c);
+    struct sl_buf *b = sl_buf_new(snapshot_bytes(c, version));
     if (!b) {
         return SL_ENOMEM;
     }
     unsigned char *p = b->data;
-    *p++ = SL_CONTROL_FORMAT_VERSION;
+    *p++ = (unsigned char)version;
     sl_put_u64(p, c->next_group);
     sl_put_u32(p + 8, (uint32_t)c->n_streams);
     p += 12;
@@ -547,8 +565,10 @@ int sl_control_snapshot(const struct sl_control *c, struct sl_buf **out)
             sl_put_u64(p, m->created_ms);
             p += 8;
         }
-        sl_put_u32(p, s->warm_mibps);
-        p = put_tags(p + 4, s->tags, s->n_tags);
+        if (version >= 2) {
+            sl_put_u32(p, s->warm_mibps);
+            p = put_tags(p + 4, s->tags, s->n_tags);
+        }
     }
     SL_ASSERT((size_t)(p - b->data) == b->len);
     *out = b;

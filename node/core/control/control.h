@@ -38,9 +38,18 @@
 #define SL_CONTROL_GROUP 1
 
 /* Format version of commands and snapshots below; bump it when either layout changes. Decoding
- * takes every version up to this one (a node reads the logs and snapshots older nodes wrote);
- * encoding writes this one. Version 2 added tags and the warm-throughput target. */
+ * takes every version up to this one (a node reads the logs and snapshots older nodes wrote).
+ * Encoding writes the oldest version that holds what it writes, so that a table that never used
+ * a newer feature stays readable by the sluiced before it. Version 2 added tags and the
+ * warm-throughput target. */
 #define SL_CONTROL_FORMAT_VERSION 2
+
+/* The version an encoded command or snapshot says it has (0 when empty): when decoding fails,
+ * one above SL_CONTROL_FORMAT_VERSION means a newer sluiced wrote it. */
+static inline unsigned sl_control_version_of(const void *data, size_t len)
+{
+    return len > 0 ? *(const unsigned char *)data : 0;
+}
 
 #define SL_STREAM_NAME_BYTES_MAX 128
 

@@ -39,7 +39,8 @@
 #define SL_SHARD_ID_SHAPE_MAX          128
 #define SL_TAG_KEY_CHARS_MAX           128
 #define SL_TAG_VALUE_CHARS_MAX         256
-#define SL_TAGS_PER_CALL_MAX           50
+#define SL_TAGS_PER_CALL_MAX           200 /* entries of a Tags map (a stream keeps 50) */
+#define SL_TAG_KEYS_PER_CALL_MAX       50
 #define SL_LIST_TAGS_LIMIT_MAX         50
 
 /* A collector keeps the text of the first SL_VERR_KEPT_MAX errors; values longer than
@@ -92,8 +93,9 @@ bool sl_check_partition_key(struct sl_verr *v, const char *field, const char *s,
 bool sl_check_tag_key(struct sl_verr *v, const char *field, const char *s, size_t len);
 bool sl_check_tag_value(struct sl_verr *v, const char *field, const char *s, size_t len);
 
-/* Whether tag text holds only what AWS tags may: letters, digits, white space and _ . : / = + -
- * @. Every non-ASCII character counts as a letter (sluice carries no Unicode tables). */
+/* Whether tag text holds only what AWS tags may: letters, digits, spaces (U+0020) and
+ * _ . : / = + - @. Every non-ASCII character counts as a letter (sluice carries no Unicode tables).
+ */
 bool sl_tag_text_allowed(const char *s, size_t len);
 
 /* Whether a tag key starts with the prefix AWS reserves for itself ("aws:", any case). */
