@@ -843,12 +843,14 @@ static void enc_no_monitoring(struct sl_enc *e)
     sl_enc_end(e);
 }
 
-static void enc_warm(struct sl_enc *e, uint32_t target, uint32_t current)
+static void enc_warm(struct sl_enc *e, bool has_target, uint32_t target, uint32_t current)
 {
     sl_enc_key(e, "WarmThroughput");
-    sl_enc_map(e, 2);
-    sl_enc_key(e, "TargetMiBps");
-    sl_enc_int(e, target);
+    sl_enc_map(e, 1 + has_target);
+    if (has_target) {
+        sl_enc_key(e, "TargetMiBps");
+        sl_enc_int(e, target);
+    }
     sl_enc_key(e, "CurrentMiBps");
     sl_enc_int(e, current);
     sl_enc_end(e);
@@ -971,7 +973,7 @@ static void enc_describe_stream(struct sl_enc *e, const Sluice__Response *r)
 static void enc_describe_stream_summary(struct sl_enc *e, const Sluice__Response *r)
 {
     const Sluice__StreamDescriptionSummary *d = r->describe_stream_summary;
-    bool warm = d->has_warm_throughput_target_mibps;
+    bool warm = d->has_warm_throughput_current_mibps;
     sl_enc_map(e, 1);
     sl_enc_key(e, "StreamDescriptionSummary");
     sl_enc_map(e, 11 + warm);
@@ -984,7 +986,8 @@ static void enc_describe_stream_summary(struct sl_enc *e, const Sluice__Response
     sl_enc_key(e, "MaxRecordSizeInKiB");
     sl_enc_int(e, d->max_record_size_kib);
     if (warm) {
-        enc_warm(e, d->warm_throughput_target_mibps, d->warm_throughput_current_mibps);
+        enc_warm(e, d->has_warm_throughput_target_mibps, d->warm_throughput_target_mibps,
+                 d->warm_throughput_current_mibps);
     }
     sl_enc_end(e);
     sl_enc_end(e);
@@ -1137,7 +1140,7 @@ static void enc_update_warm_throughput(struct sl_enc *e, const Sluice__Response 
     sl_enc_cstr(e, w->stream_arn);
     sl_enc_key(e, "StreamName");
     sl_enc_cstr(e, w->stream_name);
-    enc_warm(e, w->target_mibps, w->current_mibps);
+    enc_warm(e, true, w->target_mibps, w->current_mibps);
     sl_enc_end(e);
 }
 

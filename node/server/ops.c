@@ -1042,7 +1042,8 @@ static void op_describe_stream_summary(const struct call *c, const Sluice__Reque
     d.consumer_count = 0;
     d.max_record_size_kib = RECORD_KIB;
     if (s->mode == SL_STREAM_ON_DEMAND) {
-        d.has_warm_throughput_target_mibps = d.has_warm_throughput_current_mibps = true;
+        d.has_warm_throughput_current_mibps = true;
+        d.has_warm_throughput_target_mibps = s->warm_mibps > 0; /* 0: none set */
         d.warm_throughput_target_mibps = s->warm_mibps;
         d.warm_throughput_current_mibps = warm_current_mibps(s);
     }

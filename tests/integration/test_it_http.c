@@ -1152,6 +1152,272 @@ static void test_cbor_round_trip_keeps_bytes_and_millisecond_timestamps(void **s
     conn_close(&c);
 }
 
+/* ---- 8b. tags, and streams named by StreamARN ---- */
+
+/* AddTagsToStream of the `n` key/value pairs at `kv` (key, value, key, value...). */
+static struct body b_add_tags(enum sl_enc_kind k, const char *stream, const char *const *kv,
+                              size_t n)
+{
+    struct sl_enc e;
+    sl_enc_init(&e, k);
+    sl_enc_map(&e, 2);
+    sl_enc_key(&e, "StreamName");
+    sl_enc_cstr(&e, stream);
+    sl_enc_key(&e, "Tags");
+    sl_enc_map(&e, n);
+    for (size_t i = 0; i < n; i++) {
+        sl_enc_key(&e, kv[2 * i]);
+        sl_enc_cstr(&e, kv[2 * i + 1]);
+    }
+    sl_enc_end(&e);
+    sl_enc_end(&e);
+    return finish(&e);
+}
+
+/* ListTagsForStream; `limit` 0: no Limit, `after` NULL: no ExclusiveStartTagKey. */
+static struct body b_list_tags(enum sl_enc_kind k, const char *stream, int limit, const char *after)
+{
+    struct sl_enc e;
+    sl_enc_init(&e, k);
+    sl_enc_map(&e, 1 + (limit > 0) + (after != NULL));
+    sl_enc_key(&e, "StreamName");
+    sl_enc_cstr(&e, stream);
+    if (limit > 0) {
+        sl_enc_key(&e, "Limit");
+        sl_enc_int(&e, limit);
+    }
+    if (after) {
+        sl_enc_key(&e, "ExclusiveStartTagKey");
+        sl_enc_cstr(&e, after);
+    }
+    sl_enc_end(&e);
+    return finish(&e);
+}
+
+/* A ListTagsForStream answer `r` (in `ct`) lists exactly the `n` pairs at `kv`, in that order,
+ * with HasMoreTags `more`; frees `r`. */
+static void expect_tags(struct resp *r, const char *ct, const char *const *kv, size_t n, bool more)
+{
+    expect_status(r, 200);
+    char got_ct[128] = "";
+    assert_true(resp_header(r, "content-type", got_ct, sizeof(got_ct)));
+    assert_string_equal(got_ct, ct);
+    struct sl_doc d;
+    const struct sl_doc_value *root = decode(r, &d);
+    const struct sl_doc_value *tags = sl_doc_get(root, "Tags");
+    assert_non_null(tags);
+    assert_int_equal(tags->type, SL_DOC_ARRAY);
+    if (tags->n != n) {
+        fail_msg("ListTagsForStream listed %zu tags, expected %zu: %.300s", tags->n, n,
+                 (const char *)r->body);
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(get_str(&tags->items[i], "Key"), kv[2 * i]);
+        assert_string_equal(get_str(&tags->items[i], "Value"), kv[2 * i + 1]);
+    }
+    const struct sl_doc_value *has_more = sl_doc_get(root, "HasMoreTags");
+    assert_non_null(has_more);
+    assert_int_equal(has_more->type, SL_DOC_BOOL);
+    assert_int_equal(has_more->b, more);
+    sl_doc_close(&d);
+    resp_free(r);
+}
+
+static void test_cbor_add_and_list_tags_round_trip(void **state)
+{
+    struct conn c;
+    conn_open(&c);
+    create_active_on(&c, "tags", 1);
+    /* Non-ASCII keys and values (UTF-8), an empty value, upper case (sorts before lower case). */
+    const char *const add[] = {"team", "data", "gr\u00f6\u00dfe", "gro\u00df", "empty", "",
+                               "Zeta", "z"};
+    struct body b = b_add_tags(SL_ENC_CBOR, "tags", add, 4);
+    struct resp r;
+    call(&c, CT_CBOR, "AddTagsToStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_status(&r, 200);
+    assert_int_equal(r.body_len, 0); /* AddTagsToStream has no output */
+    resp_free(&r);
+    const char *const over[] = {"team", "platform"};
+    b = b_add_tags(SL_ENC_CBOR, "tags", over, 1);
+    call(&c, CT_CBOR, "AddTagsToStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_status(&r, 200);
+    resp_free(&r);
+
+    /* Sorted by key, bytewise; the overwritten value; two pages of two. */
+    const char *const page1[] = {"Zeta", "z", "empty", ""};
+    const char *const page2[] = {"gr\u00f6\u00dfe", "gro\u00df", "team", "platform"};
+    b = b_list_tags(SL_ENC_CBOR, "tags", 2, NULL);
+    call(&c, CT_CBOR, "ListTagsForStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_tags(&r, CT_CBOR, page1, 2, true);
+    b = b_list_tags(SL_ENC_CBOR, "tags", 2, "empty");
+    call(&c, CT_CBOR, "ListTagsForStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_tags(&r, CT_CBOR, page2, 2, false);
+    /* The same tags read in JSON. */
+    const char *const all[] = {"Zeta",      "z",    "empty",   "", "gr\u00f6\u00dfe",
+                               "gro\u00df", "team", "platform"};
+    b = b_list_tags(SL_ENC_JSON, "tags", 0, NULL);
+    call(&c, CT_JSON, "ListTagsForStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_tags(&r, CT_JSON, all, 4, false);
+
+    /* A refused tag answers in CBOR too. */
+    const char *const reserved[] = {"aws:owner", "x"};
+    b = b_add_tags(SL_ENC_CBOR, "tags", reserved, 1);
+    call(&c, CT_CBOR, "AddTagsToStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_error_in(&r, CT_CBOR, "InvalidArgumentException", "starts with aws:");
+    conn_close(&c);
+}
+
+/* The ARN DescribeStreamSummary gives stream `stream` (malloc'd). */
+static char *stream_arn_of(struct conn *c, const char *stream)
+{
+    struct body b = b_stream_only(SL_ENC_JSON, stream);
+    struct resp r;
+    call(c, CT_JSON, "DescribeStreamSummary", b.p, b.len, &r);
+    body_free(&b);
+    expect_status(&r, 200);
+    struct sl_doc d;
+    const struct sl_doc_value *sum = sl_doc_get(decode(&r, &d), "StreamDescriptionSummary");
+    assert_non_null(sum);
+    char *arn = strdup(get_str(sum, "StreamARN"));
+    sl_doc_close(&d);
+    resp_free(&r);
+    return arn;
+}
+
+static void test_stream_arn_names_the_stream_and_must_agree_with_stream_name(void **state)
+{
+    struct conn c;
+    conn_open(&c);
+    char *arn = stream_arn_of(&c, "s");
+    char json[1024];
+    struct resp r;
+    struct sl_doc d;
+
+    /* PutRecord by StreamARN alone ("by-arn" in base64), then read back by StreamARN. */
+    snprintf(json, sizeof(json),
+             "{\"StreamARN\":\"%s\",\"PartitionKey\":\"k\",\"Data\":\"YnktYXJu\"}", arn);
+    call_json(&c, "PutRecord", json, &r);
+    expect_status(&r, 200);
+    const struct sl_doc_value *root = decode(&r, &d);
+    char *shard = strdup(get_str(root, "ShardId"));
+    char *seq = strdup(get_str(root, "SequenceNumber"));
+    sl_doc_close(&d);
+    resp_free(&r);
+    snprintf(
+        json, sizeof(json),
+        "{\"StreamARN\":\"%s\",\"ShardId\":\"%s\",\"ShardIteratorType\":\"AT_SEQUENCE_NUMBER\","
+        "\"StartingSequenceNumber\":\"%s\"}",
+        arn, shard, seq);
+    call_json(&c, "GetShardIterator", json, &r);
+    expect_status(&r, 200);
+    char *it = strdup(get_str(decode(&r, &d), "ShardIterator"));
+    sl_doc_close(&d);
+    resp_free(&r);
+    struct body b = b_get_records(SL_ENC_JSON, it, 1);
+    call(&c, CT_JSON, "GetRecords", b.p, b.len, &r);
+    body_free(&b);
+    expect_status(&r, 200);
+    const struct sl_doc_value *recs = sl_doc_get(decode(&r, &d), "Records");
+    assert_non_null(recs);
+    assert_int_equal(recs->n, 1);
+    assert_string_equal(get_str(&recs->items[0], "SequenceNumber"), seq);
+    assert_string_equal(get_str(&recs->items[0], "Data"), "YnktYXJu");
+    sl_doc_close(&d);
+    resp_free(&r);
+    free(it);
+    free(shard);
+    free(seq);
+
+    /* Both, agreeing. */
+    snprintf(json, sizeof(json), "{\"StreamARN\":\"%s\",\"StreamName\":\"s\"}", arn);
+    call_json(&c, "DescribeStreamSummary", json, &r);
+    expect_status(&r, 200);
+    const struct sl_doc_value *sum = sl_doc_get(decode(&r, &d), "StreamDescriptionSummary");
+    assert_non_null(sum);
+    assert_string_equal(get_str(sum, "StreamName"), "s");
+    assert_string_equal(get_str(sum, "StreamARN"), arn);
+    sl_doc_close(&d);
+    resp_free(&r);
+
+    /* Both, disagreeing: refused before either stream is looked up, the connection kept. */
+    snprintf(json, sizeof(json),
+             "{\"StreamARN\":\"%s\",\"StreamName\":\"other\",\"PartitionKey\":\"k\","
+             "\"Data\":\"AAAA\"}",
+             arn);
+    call_json(&c, "PutRecord", json, &r);
+    assert_false(r.close);
+    expect_error(&r, "InvalidArgumentException", "name different streams");
+    snprintf(json, sizeof(json), "{\"StreamARN\":\"%s\",\"StreamName\":\"other\"}", arn);
+    call_json(&c, "DescribeStreamSummary", json, &r);
+    assert_false(r.close);
+    expect_error(&r, "InvalidArgumentException", "name different streams");
+    put_ok(&c, "s"); /* the same socket */
+    free(arn);
+    conn_close(&c);
+}
+
+static void test_malformed_tags_are_serialization_errors(void **state)
+{
+    struct conn c;
+    conn_open(&c);
+    struct resp r;
+    static const struct {
+        const char *op, *json;
+    } bad[] = {
+        {"AddTagsToStream", "{\"StreamName\":\"s\",\"Tags\":\"team=data\"}"},
+        {"AddTagsToStream", "{\"StreamName\":\"s\",\"Tags\":[{\"Key\":\"team\",\"Value\":\"x\"}]}"},
+        {"AddTagsToStream", "{\"StreamName\":\"s\",\"Tags\":{\"team\":5}}"},
+        {"AddTagsToStream",
+         "{\"StreamName\":\"s\",\"Tags\":{\"ok\":\"x\",\"team\":{\"v\":\"x\"}}}"},
+        {"AddTagsToStream", "{\"StreamName\":\"s\",\"Tags\":{\"team\":true}}"},
+        {"CreateStream", "{\"StreamName\":\"never\",\"ShardCount\":1,\"Tags\":[\"team\"]}"},
+        {"CreateStream", "{\"StreamName\":\"never\",\"ShardCount\":1,\"Tags\":{\"team\":1.5}}"},
+        {"RemoveTagsFromStream", "{\"StreamName\":\"s\",\"TagKeys\":\"team\"}"},
+        {"RemoveTagsFromStream", "{\"StreamName\":\"s\",\"TagKeys\":[\"team\",7]}"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        call_json(&c, bad[i].op, bad[i].json, &r);
+        assert_false(r.close);
+        expect_error(&r, "SerializationException",
+                     strcmp(bad[i].op, "RemoveTagsFromStream") == 0 ? "TagKeys" : "Tags");
+    }
+    /* CBOR: a byte string where a tag's value belongs; the answer is CBOR. */
+    struct sl_enc e;
+    sl_enc_init(&e, SL_ENC_CBOR);
+    sl_enc_map(&e, 2);
+    sl_enc_key(&e, "StreamName");
+    sl_enc_cstr(&e, "s");
+    sl_enc_key(&e, "Tags");
+    sl_enc_map(&e, 1);
+    sl_enc_key(&e, "team");
+    sl_enc_bytes(&e, "data", 4);
+    sl_enc_end(&e);
+    sl_enc_end(&e);
+    struct body b = finish(&e);
+    call(&c, CT_CBOR, "AddTagsToStream", b.p, b.len, &r);
+    body_free(&b);
+    assert_false(r.close);
+    expect_error_in(&r, CT_CBOR, "SerializationException", "Tags");
+
+    /* The same socket serves on, none of those calls stored a tag or made a stream. */
+    put_ok(&c, "s");
+    b = b_list_tags(SL_ENC_JSON, "s", 0, NULL);
+    call(&c, CT_JSON, "ListTagsForStream", b.p, b.len, &r);
+    body_free(&b);
+    expect_tags(&r, CT_JSON, NULL, 0, false);
+    b = b_stream_only(SL_ENC_JSON, "never");
+    call(&c, CT_JSON, "DescribeStreamSummary", b.p, b.len, &r);
+    body_free(&b);
+    expect_error(&r, "ResourceNotFoundException", "Stream never under account");
+    conn_close(&c);
+}
+
 /* ---- 9. HTTP/2 ---- */
 
 /* One request over HTTP/2 with curl (--http2-prior-knowledge): the body is `len` bytes at
@@ -1504,6 +1770,9 @@ int main(void)
         cmocka_unit_test(test_slow_and_abandoned_clients_do_not_stop_others),
         cmocka_unit_test(test_clients_leaving_before_their_answer_do_not_disturb_the_node),
         cmocka_unit_test(test_cbor_round_trip_keeps_bytes_and_millisecond_timestamps),
+        cmocka_unit_test(test_cbor_add_and_list_tags_round_trip),
+        cmocka_unit_test(test_stream_arn_names_the_stream_and_must_agree_with_stream_name),
+        cmocka_unit_test(test_malformed_tags_are_serialization_errors),
         cmocka_unit_test(test_http2_put_record_answers_200),
         cmocka_unit_test(test_http2_errors_are_kinesis_errors),
         cmocka_unit_test(test_http2_body_over_the_limit_is_refused),

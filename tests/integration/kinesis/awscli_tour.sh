@@ -485,7 +485,27 @@ expect_error ResourceNotFoundException "GetShardIterator on a shard that does no
     get-shard-iterator --stream-name "$name" --shard-id shardId-000000000007 \
     --shard-iterator-type TRIM_HORIZON
 
-# ---- 9. Delete and wait.
+# ---- 9. Tags: add (a value overwritten, an empty value), list (sorted by key, paged with
+# --limit and --exclusive-start-tag-key), remove (a key the stream lacks is no error).
+kj "$work/out" add-tags-to-stream --stream-name "$name" \
+    --tags '{"team": "data", "env": "test", "empty": "", "cost-center": "42"}'
+kj "$work/out" add-tags-to-stream --stream-name "$name" --tags '{"team": "platform"}'
+kj "$work/tags.json" list-tags-for-stream --stream-name "$name"
+hcheck "list-tags-for-stream: the tags, sorted by key, team's value overwritten" -- true "$work/tags.json" \
+    "d == {'Tags': [{'Key': 'cost-center', 'Value': '42'}, {'Key': 'empty', 'Value': ''},
+                    {'Key': 'env', 'Value': 'test'}, {'Key': 'team', 'Value': 'platform'}],
+           'HasMoreTags': False}"
+kj "$work/tags.json" list-tags-for-stream --stream-name "$name" --limit 1 --exclusive-start-tag-key empty
+hcheck "list-tags-for-stream --limit 1 --exclusive-start-tag-key empty: env, more to come" -- \
+    true "$work/tags.json" "d == {'Tags': [{'Key': 'env', 'Value': 'test'}], 'HasMoreTags': True}"
+kj "$work/out" remove-tags-from-stream --stream-name "$name" --tag-keys empty no-such-key
+kj "$work/tags.json" list-tags-for-stream --stream-name "$name"
+hcheck "remove-tags-from-stream removed 'empty' (and 'no-such-key' was no error)" -- true "$work/tags.json" \
+    "[t['Key'] for t in d['Tags']] == ['cost-center', 'env', 'team'] and d['HasMoreTags'] is False"
+expect_error InvalidArgumentException "add-tags-to-stream with a key starting 'aws:'" \
+    add-tags-to-stream --stream-name "$name" --tags '{"aws:owner": "x"}'
+
+# ---- 10. Delete and wait.
 kj "$work/out" delete-stream --stream-name "$name"
 timeout 200 "$AWS" --endpoint-url "$EP" --region us-east-1 kinesis wait stream-not-exists \
     --stream-name "$name" 2>"$work/stderr" || fail "wait stream-not-exists: $(cat "$work/stderr")"

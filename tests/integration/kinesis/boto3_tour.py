@@ -4,8 +4,11 @@
     python3 boto3_tour.py [ENDPOINT]        (default: $KINESIS_ENDPOINT)
 
 Creates one 2-shard stream with a unique name, drives it through every data-plane call the
-issue names, checks what comes back against what was put, and deletes the stream. Exits 0 when
-every check holds, 1 at the first failed check (with a message saying which), 2 on bad usage.
+issue names, and checks what comes back against what was put. Then it tags a 1-shard stream of
+its own, names it by StreamARN, and calls the operations sluice answers without acting on them
+(with an ON_DEMAND stream); what the client's botocore model lacks is skipped with a note. It
+deletes its streams at the end. Exits 0 when every check holds, 1 at the first failed check
+(with a message saying which), 2 on bad usage.
 
 $KINESIS_KNOWN_DEVIATIONS (comma-separated ids, see kinesalite_deviations.txt) names checks
 the server under test is known to get wrong: such a check is reported as a known deviation
@@ -110,6 +113,42 @@ def hash_key(pk):
     return int.from_bytes(hashlib.md5(pk.encode("utf-8")).digest(), "big")
 
 
+def has_op(kin, op, member=None):
+    """Whether this botocore's Kinesis model has operation `op` (and input member `member`):
+    Debian's python3-boto3 (botocore 1.29) predates StreamARN, TagResource and the rest."""
+    model = kin.meta.service_model
+    if op not in model.operation_names:
+        return False
+    return member is None or member in model.operation_model(op).input_shape.members
+
+
+def skip(what, why):
+    log(f"skipped: {what} ({why}; botocore {botocore.__version__})")
+
+
+def attempt(what, fn, deviation=None, **kwargs):
+    """A call that should succeed, as a check (with `deviation` it may be a known failure):
+    returns the response, or None when it failed as a known deviation."""
+    try:
+        resp = fn(**kwargs)
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        check(False, f"{what}: {err.get('Code')}: {(err.get('Message') or '')[:200]}", deviation)
+        return None
+    check(True, what, deviation)
+    return resp
+
+
+def tag_list(tags):
+    """A {key: value} dict as ListTagsForStream lists it: sorted by key, bytewise (UTF-8)."""
+    return [{"Key": k, "Value": tags[k]} for k in sorted(tags, key=lambda k: k.encode())]
+
+
+def wait_active(kin, stream):
+    kin.get_waiter("stream_exists").wait(StreamName=stream,
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
 def main():
     endpoint = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KINESIS_ENDPOINT")
     if not endpoint:
@@ -142,10 +181,11 @@ def main():
         return 1
     finally:
         # Clean up even after a failure (the normal path already deleted it).
-        try:
-            kin.delete_stream(StreamName=name)
-        except Exception:
-            pass
+        for stream in (name, name + "-tags", name + "-od"):
+            try:
+                kin.delete_stream(StreamName=stream)
+            except Exception:
+                pass
     dev = f" ({len(set(deviations_seen))} known deviations: {', '.join(sorted(set(deviations_seen)))})" \
         if deviations_seen else ""
     log(f"PASSED{dev}")
@@ -528,14 +568,325 @@ def tour(kin, raw, quick, name):
                  kin.get_shard_iterator, StreamName=name, ShardId=shard_ids[0],
                  ShardIteratorType="SOMETIMES")
 
-    # ---- 10. Delete and wait with the stream_not_exists waiter.
-    section("10. Delete and wait with the stream_not_exists waiter")
+    # ---- 10. Tags through the stream operations (AddTagsToStream, ListTagsForStream,
+    # RemoveTagsFromStream), on a stream of their own.
+    section("10. Tags")
+    tname = name + "-tags"
+    first = {"team": "data", "env": "test"}
+    if has_op(kin, "CreateStream", "Tags"):
+        kin.create_stream(StreamName=tname, ShardCount=1, Tags=first)
+        wait_active(kin, tname)
+        lt = kin.list_tags_for_stream(StreamName=tname)
+        if not eq((lt.get("Tags"), lt.get("HasMoreTags")), (tag_list(first), False),
+                  "CreateStream with Tags: ListTagsForStream lists them, sorted by key",
+                  deviation="kinesalite-create-stream-tags-ignored"):
+            kin.add_tags_to_stream(StreamName=tname, Tags=first)
+    else:
+        skip("CreateStream with Tags", "the model has no CreateStream Tags; AddTagsToStream instead")
+        kin.create_stream(StreamName=tname, ShardCount=1)
+        wait_active(kin, tname)
+        kin.add_tags_to_stream(StreamName=tname, Tags=first)
+    tags = dict(first)
+    lt = kin.list_tags_for_stream(StreamName=tname)
+    eq((lt.get("Tags"), lt.get("HasMoreTags")), (tag_list(tags), False),
+       "ListTagsForStream: the first tags, sorted by key, HasMoreTags false")
+
+    # New keys, an overwritten value, an empty value, letters beyond ASCII; "Zeta" sorts first
+    # (bytewise: upper case before lower case).
+    more = {"team": "platform", "cost-center": "42", "empty": "", "größe": "groß",
+            "Zeta": "upper case sorts first"}
+    kin.add_tags_to_stream(StreamName=tname, Tags=more)
+    tags.update(more)
+    lt = kin.list_tags_for_stream(StreamName=tname)
+    eq(lt.get("Tags"), tag_list(tags),
+       "AddTagsToStream adds new keys and overwrites the value of a key it has (team)")
+    punct = {"a b_c.d/e=f+g-h@i": "x y_z./=+-@ 1"}
+    kin.add_tags_to_stream(StreamName=tname, Tags=punct)
+    tags.update(punct)
+    eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+       "tags with white space and _ . / = + - @ in key and value are accepted")
+    colon = {"owner:team": "a:b"}
+    if attempt("a tag with ':' in key and value is accepted", kin.add_tags_to_stream,
+               deviation="kinesalite-tag-colon", StreamName=tname, Tags=colon) is not None:
+        tags.update(colon)
+    eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+       "ListTagsForStream after the additions")
+
+    # Paging: Limit 2, continuing after the last key of each page.
+    pages, start = [], None
+    for _ in range(20):
+        args = {"StreamName": tname, "Limit": 2}
+        if start:
+            args["ExclusiveStartTagKey"] = start
+        lt = kin.list_tags_for_stream(**args)
+        pages.append((lt["Tags"], lt["HasMoreTags"]))
+        if not lt["HasMoreTags"] or not lt["Tags"]:
+            break
+        start = lt["Tags"][-1]["Key"]
+    want = tag_list(tags)
+    eq([t for page, _ in pages for t in page], want,
+       f"ListTagsForStream Limit=2 pages with ExclusiveStartTagKey list every tag once, in order "
+       f"({len(pages)} pages)")
+    check(all(len(page) == 2 and more for page, more in pages[:-1]) and len(pages[-1][0]) <= 2
+          and pages[-1][1] is False,
+          "every page but the last is full with HasMoreTags true; the last has HasMoreTags false")
+    # An ExclusiveStartTagKey that is no tag's key: the listing starts after where it would be.
+    lt = kin.list_tags_for_stream(StreamName=tname, ExclusiveStartTagKey="f")
+    eq(lt.get("Tags"), [t for t in want if t["Key"].encode() > b"f"],
+       "ListTagsForStream ExclusiveStartTagKey 'f' (no such key) starts at the next key")
+
+    kin.remove_tags_from_stream(StreamName=tname, TagKeys=["empty", "no-such-key"])
+    del tags["empty"]
+    eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+       "RemoveTagsFromStream removes a key, and a key the stream lacks is no error")
+
+    # Errors; none of them changes the tags.
+    expect_error("InvalidArgumentException", "AddTagsToStream with a key starting 'aws:'",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"aws:owner": "x"})
+    expect_error("InvalidArgumentException", "AddTagsToStream with '!' in a key",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"bad!key": "x"})
+    expect_error("InvalidArgumentException", "AddTagsToStream with '#' in a value",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"fine": "bad#value"})
+    expect_error("ValidationException", "AddTagsToStream with a key of 129 characters",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"k" * 129: "x"})
+    expect_error("ValidationException", "AddTagsToStream with a value of 257 characters",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"fine": "v" * 257})
+    expect_error("ValidationException", "AddTagsToStream with no tags",
+                 raw.add_tags_to_stream, StreamName=tname, Tags={})
+    expect_error("ValidationException", "RemoveTagsFromStream with no keys",
+                 raw.remove_tags_from_stream, StreamName=tname, TagKeys=[])
+    expect_error("ValidationException", "ListTagsForStream with Limit 0",
+                 raw.list_tags_for_stream, StreamName=tname, Limit=0)
+    expect_error("ValidationException", "ListTagsForStream with Limit 51",
+                 kin.list_tags_for_stream, StreamName=tname, Limit=51)
+    expect_error("ResourceNotFoundException", "AddTagsToStream on a missing stream",
+                 kin.add_tags_to_stream, StreamName=missing, Tags={"a": "b"})
+    expect_error("ResourceNotFoundException", "ListTagsForStream of a missing stream",
+                 kin.list_tags_for_stream, StreamName=missing)
+    expect_error("ResourceNotFoundException", "RemoveTagsFromStream on a missing stream",
+                 kin.remove_tags_from_stream, StreamName=missing, TagKeys=["a"])
+    eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+       "the refused calls changed no tag")
+
+    # At most 50 tags per stream (added 10 per call: kinesalite takes no more in one call).
+    filler = {f"k{i:02d}": str(i) for i in range(50 - len(tags))}
+    items = sorted(filler.items())
+    for i in range(0, len(items), 10):
+        kin.add_tags_to_stream(StreamName=tname, Tags=dict(items[i:i + 10]))
+    tags.update(filler)
+    lt = kin.list_tags_for_stream(StreamName=tname)
+    eq((lt.get("Tags"), lt.get("HasMoreTags")), (tag_list(tags), False),
+       "50 tags: ListTagsForStream without Limit lists all 50 (the default Limit is 50)")
+    try:
+        lt = kin.list_tags_for_stream(StreamName=tname, Limit=50)
+        got = (len(lt.get("Tags", [])), lt.get("HasMoreTags"))
+    except ClientError as e:
+        got = e.response.get("Error", {}).get("Code")
+    eq(got, (50, False), "ListTagsForStream Limit=50 lists all 50",
+       deviation="kinesalite-tags-limit-10")
+    lt = kin.list_tags_for_stream(StreamName=tname, Limit=10)
+    eq((lt["Tags"], lt["HasMoreTags"]), (tag_list(tags)[:10], True),
+       "ListTagsForStream Limit=10 of 50: the first 10, HasMoreTags true")
+    kin.add_tags_to_stream(StreamName=tname, Tags={"team": "at-the-limit"})
+    tags["team"] = "at-the-limit"
+    check(True, "at 50 tags, overwriting the value of a key the stream has is accepted")
+    expect_error("InvalidArgumentException", "AddTagsToStream of a 51st tag",
+                 kin.add_tags_to_stream, StreamName=tname, Tags={"one-too-many": "x"})
+    expect_error("InvalidArgumentException", "AddTagsToStream of an overwrite and a 51st tag",
+                 kin.add_tags_to_stream, StreamName=tname,
+                 Tags={"team": "not-stored", "one-too-many": "x"})
+    eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+       "the 51st tag was not added, nor anything else of the refused calls")
+    keys = sorted(tags)
+    for i in range(0, len(keys), 10):
+        kin.remove_tags_from_stream(StreamName=tname, TagKeys=keys[i:i + 10])
+    lt = kin.list_tags_for_stream(StreamName=tname)
+    eq((lt.get("Tags"), lt.get("HasMoreTags")), ([], False),
+       "after removing every key: no tags, HasMoreTags false")
+    tags = {}
+
+    # ---- 11. Streams named by StreamARN, and the *Resource tag operations.
+    section("11. Streams named by StreamARN; TagResource, UntagResource, ListTagsForResource")
+    tarn = kin.describe_stream_summary(StreamName=tname)["StreamDescriptionSummary"]["StreamARN"]
+    region, account = tarn.split(":")[3], tarn.split(":")[4]
+    arn_of = (lambda stream, region=region, account=account:
+              f"arn:aws:kinesis:{region}:{account}:stream/{stream}")
+    arn_ok = False
+    if not has_op(kin, "PutRecord", "StreamARN"):
+        skip("StreamARN addressing", "the model has no StreamARN members")
+    else:
+        r = attempt("PutRecord by StreamARN alone", kin.put_record,
+                    deviation="kinesalite-no-stream-arn", StreamARN=tarn, Data=b"by-arn",
+                    PartitionKey="k")
+        if r is not None:
+            arn_ok = True
+            eq(r.get("ShardId"), "shardId-000000000000", "PutRecord by StreamARN: the stream's shard")
+            it = kin.get_shard_iterator(StreamARN=tarn, ShardId="shardId-000000000000",
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            recs = kin.get_records(ShardIterator=it)["Records"]
+            eq([(x["SequenceNumber"], bytes(x["Data"])) for x in recs],
+               [(r["SequenceNumber"], b"by-arn")],
+               "GetShardIterator by StreamARN reads back the record put by StreamARN")
+            s = kin.describe_stream_summary(StreamARN=tarn, StreamName=tname)
+            eq(s["StreamDescriptionSummary"]["StreamName"], tname,
+               "DescribeStreamSummary with StreamARN and StreamName that agree")
+            kin.add_tags_to_stream(StreamARN=tarn, Tags={"by": "arn"})
+            lt = kin.list_tags_for_stream(StreamARN=tarn)
+            eq(lt.get("Tags"), [{"Key": "by", "Value": "arn"}],
+               "AddTagsToStream and ListTagsForStream by StreamARN")
+            kin.remove_tags_from_stream(StreamARN=tarn, TagKeys=["by"])
+            eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), [],
+               "RemoveTagsFromStream by StreamARN")
+            expect_error("InvalidArgumentException", "PutRecord with StreamARN and StreamName of "
+                         "different streams", kin.put_record, StreamARN=tarn, StreamName=name,
+                         Data=b"x", PartitionKey="k")
+            expect_error("ResourceNotFoundException", "DescribeStreamSummary by the ARN of another "
+                         "region", kin.describe_stream_summary,
+                         StreamARN=arn_of(tname, region="eu-west-1"))
+            expect_error("ResourceNotFoundException", "DescribeStreamSummary by the ARN of another "
+                         "account", kin.describe_stream_summary,
+                         StreamARN=arn_of(tname, account="123456789012"))
+            expect_error("ResourceNotFoundException", "DescribeStreamSummary by the ARN of a "
+                         "missing stream", kin.describe_stream_summary, StreamARN=arn_of(missing))
+            expect_error("ValidationException", "DescribeStreamSummary by a malformed StreamARN",
+                         kin.describe_stream_summary, StreamARN="not-an-arn")
+    if not has_op(kin, "TagResource"):
+        skip("TagResource, UntagResource, ListTagsForResource", "the model lacks them")
+    elif attempt("TagResource by the stream's ARN", kin.tag_resource,
+                 deviation="kinesalite-no-newer-operations", ResourceARN=tarn,
+                 Tags={"via": "tag-resource", "env": "test"}) is not None:
+        tags = {"via": "tag-resource", "env": "test"}
+        eq(kin.list_tags_for_stream(StreamName=tname).get("Tags"), tag_list(tags),
+           "ListTagsForStream sees the tags TagResource added")
+        lr = kin.list_tags_for_resource(ResourceARN=tarn)
+        eq(lr.get("Tags"), tag_list(tags), "ListTagsForResource by the stream's ARN")
+        check("HasMoreTags" not in lr, "ListTagsForResource has no HasMoreTags")
+        kin.untag_resource(ResourceARN=tarn, TagKeys=["via", "no-such-key"])
+        del tags["via"]
+        eq(kin.list_tags_for_resource(ResourceARN=tarn).get("Tags"), tag_list(tags),
+           "UntagResource removes a key; a key the stream lacks is no error")
+        expect_error("InvalidArgumentException", "TagResource with a key starting 'aws:'",
+                     kin.tag_resource, ResourceARN=tarn, Tags={"aws:x": "y"})
+        consumer = f"{tarn}/consumer/c1:1700000000"
+        expect_error("ResourceNotFoundException", "ListTagsForResource of a consumer's ARN",
+                     kin.list_tags_for_resource, ResourceARN=consumer)
+        expect_error("ResourceNotFoundException", "TagResource by the ARN of another region",
+                     kin.tag_resource, ResourceARN=arn_of(tname, region="eu-west-1"),
+                     Tags={"a": "b"})
+        expect_error("ResourceNotFoundException", "UntagResource by the ARN of another account",
+                     kin.untag_resource, ResourceARN=arn_of(tname, account="123456789012"),
+                     TagKeys=["env"])
+        expect_error("ResourceNotFoundException", "ListTagsForResource of a missing stream",
+                     kin.list_tags_for_resource, ResourceARN=arn_of(missing))
+        expect_error("ValidationException", "ListTagsForResource of a malformed ARN",
+                     kin.list_tags_for_resource, ResourceARN="not-an-arn")
+
+    # ---- 12. What sluice answers without acting on it: resource policies, account settings,
+    # record size, warm throughput (an ON_DEMAND stream).
+    section("12. Resource policies, account settings, record size, warm throughput")
+    odname = name + "-od"
+    stubs = ["GetResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy",
+             "DescribeAccountSettings", "UpdateAccountSettings", "UpdateMaxRecordSize",
+             "UpdateStreamWarmThroughput"]
+    lacking = [op for op in stubs if not has_op(kin, op)] + \
+        [f"CreateStream {m}" for m in ("Tags", "MaxRecordSizeInKiB")
+         if not has_op(kin, "CreateStream", m)]
+    made_od = False
+    if lacking:
+        skip("section 12", f"the model lacks {', '.join(lacking)}")
+    elif (a := attempt("DescribeAccountSettings answers", kin.describe_account_settings,
+                       deviation="kinesalite-no-newer-operations")) is not None:
+        eq(a.get("MinimumThroughputBillingCommitment", {}).get("Status"), "DISABLED",
+           "DescribeAccountSettings: MinimumThroughputBillingCommitment DISABLED")
+        u = kin.update_account_settings(MinimumThroughputBillingCommitment={"Status": "DISABLED"})
+        eq(u.get("MinimumThroughputBillingCommitment", {}).get("Status"), "DISABLED",
+           "UpdateAccountSettings DISABLED answers DISABLED")
+        expect_error("InvalidArgumentException", "UpdateAccountSettings ENABLED",
+                     kin.update_account_settings,
+                     MinimumThroughputBillingCommitment={"Status": "ENABLED"})
+
+        eq(kin.get_resource_policy(ResourceARN=tarn).get("Policy"), "{}",
+           "GetResourcePolicy: the empty policy")
+        policy = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+                  '{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kinesis:GetRecords",'
+                  f'"Resource":"{tarn}"}}]}}')
+        expect_error("InvalidArgumentException", "PutResourcePolicy (sluice enforces none)",
+                     kin.put_resource_policy, ResourceARN=tarn, Policy=policy)
+        eq(kin.get_resource_policy(ResourceARN=tarn).get("Policy"), "{}",
+           "GetResourcePolicy after the refused put: still the empty policy")
+        kin.delete_resource_policy(ResourceARN=tarn)
+        check(True, "DeleteResourcePolicy succeeds")
+        expect_error("ResourceNotFoundException", "GetResourcePolicy of a missing stream",
+                     kin.get_resource_policy, ResourceARN=arn_of(missing))
+
+        kin.update_max_record_size(StreamARN=tarn, MaxRecordSizeInKiB=1024)
+        check(True, "UpdateMaxRecordSize 1024 succeeds")
+        expect_error("InvalidArgumentException", "UpdateMaxRecordSize 1025 (sluice takes 1 MiB)",
+                     kin.update_max_record_size, StreamARN=tarn, MaxRecordSizeInKiB=1025)
+        expect_error("InvalidArgumentException", "UpdateMaxRecordSize 10240",
+                     kin.update_max_record_size, StreamARN=tarn, MaxRecordSizeInKiB=10240)
+        expect_error("ValidationException", "UpdateMaxRecordSize 10241",
+                     kin.update_max_record_size, StreamARN=tarn, MaxRecordSizeInKiB=10241)
+        expect_error("ValidationException", "UpdateMaxRecordSize 1023",
+                     raw.update_max_record_size, StreamARN=tarn, MaxRecordSizeInKiB=1023)
+        expect_error("ResourceNotFoundException", "UpdateMaxRecordSize of a missing stream",
+                     kin.update_max_record_size, StreamARN=arn_of(missing),
+                     MaxRecordSizeInKiB=1024)
+        expect_error("InvalidArgumentException", "CreateStream with MaxRecordSizeInKiB 2048",
+                     kin.create_stream, StreamName=odname, ShardCount=1, MaxRecordSizeInKiB=2048)
+        expect_error("ValidationException", "CreateStream with MaxRecordSizeInKiB 10241",
+                     kin.create_stream, StreamName=odname, ShardCount=1, MaxRecordSizeInKiB=10241)
+
+        s = kin.describe_stream_summary(StreamName=tname)["StreamDescriptionSummary"]
+        eq(s.get("MaxRecordSizeInKiB"), 1024, "summary MaxRecordSizeInKiB 1024")
+        check("WarmThroughput" not in s, "a PROVISIONED stream's summary has no WarmThroughput")
+        expect_error("InvalidArgumentException", "UpdateStreamWarmThroughput of a PROVISIONED stream",
+                     kin.update_stream_warm_throughput, StreamName=tname, WarmThroughputMiBps=10)
+
+        kin.create_stream(StreamName=odname, StreamModeDetails={"StreamMode": "ON_DEMAND"},
+                          MaxRecordSizeInKiB=1024, Tags={"mode": "on-demand"})
+        made_od = True
+        wait_active(kin, odname)
+        s = kin.describe_stream_summary(StreamName=odname)["StreamDescriptionSummary"]
+        eq((s.get("StreamModeDetails"), s.get("MaxRecordSizeInKiB")),
+           ({"StreamMode": "ON_DEMAND"}, 1024),
+           "CreateStream ON_DEMAND with MaxRecordSizeInKiB 1024: summary mode and record size")
+        eq(kin.list_tags_for_stream(StreamName=odname).get("Tags"),
+           [{"Key": "mode", "Value": "on-demand"}], "the ON_DEMAND stream has its CreateStream Tags")
+        open_shards = s.get("OpenShardCount")
+        check(isinstance(open_shards, int) and open_shards >= 1,
+              f"the ON_DEMAND stream has open shards ({open_shards})")
+        eq((s.get("WarmThroughput") or {}).get("CurrentMiBps"), open_shards,
+           "an ON_DEMAND stream's summary has WarmThroughput, CurrentMiBps = its open shards")
+        check("TargetMiBps" not in (s.get("WarmThroughput") or {}),
+              "no TargetMiBps in the summary before a target is set")
+        w = kin.update_stream_warm_throughput(StreamName=odname, WarmThroughputMiBps=10)
+        eq((w.get("StreamName"), w.get("StreamARN"), w.get("WarmThroughput")),
+           (odname, arn_of(odname), {"TargetMiBps": 10, "CurrentMiBps": open_shards}),
+           "UpdateStreamWarmThroughput 10: name, ARN, target 10, current = open shards")
+        s = kin.describe_stream_summary(StreamName=odname)["StreamDescriptionSummary"]
+        eq(s.get("WarmThroughput"), {"TargetMiBps": 10, "CurrentMiBps": open_shards},
+           "the summary shows the new warm throughput target")
+        expect_error("ResourceNotFoundException", "UpdateStreamWarmThroughput of a missing stream",
+                     kin.update_stream_warm_throughput, StreamName=missing, WarmThroughputMiBps=10)
+        kin.delete_stream(StreamName=odname)
+
+    # ---- 13. Delete and wait with the stream_not_exists waiter.
+    section("13. Delete and wait with the stream_not_exists waiter")
     kin.delete_stream(StreamName=name)
-    kin.get_waiter("stream_not_exists").wait(StreamName=name,
-                                             WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    check(True, "stream_not_exists waiter saw the stream gone")
+    if arn_ok:
+        kin.delete_stream(StreamARN=tarn)
+        check(True, "DeleteStream by StreamARN")
+    else:
+        kin.delete_stream(StreamName=tname)
+    for stream in (name, tname) + ((odname,) if made_od else ()):
+        kin.get_waiter("stream_not_exists").wait(StreamName=stream,
+                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        check(True, f"stream_not_exists waiter saw {stream} gone")
     expect_error("ResourceNotFoundException", "DescribeStreamSummary after DeleteStream",
                  kin.describe_stream_summary, StreamName=name)
+    expect_error("ResourceNotFoundException", "ListTagsForStream after DeleteStream",
+                 kin.list_tags_for_stream, StreamName=tname)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,28 @@ async function expectError(code, what, Cmd, input, deviation) {
   return check(false, `${what}: expected ${code}, but the call succeeded`, deviation)
 }
 
+// A call that should succeed, as a check (with `deviation` it may be a known failure): the
+// response, or null when it failed as a known deviation.
+async function attempt(what, Cmd, input, deviation) {
+  let resp
+  try {
+    resp = await send(Cmd, input)
+  } catch (e) {
+    check(false, `${what}: ${e.name}: ${String(e.message).slice(0, 200)}`, deviation)
+    return null
+  }
+  check(true, what, deviation)
+  return resp
+}
+
+// Tags as ListTagsForStream lists them: sorted by key, bytewise (UTF-8).
+const tagList = (tags) => Object.keys(tags).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  .map((k) => ({Key: k, Value: tags[k]}))
+const normTags = (tags) => (tags || []).map((t) => ({Key: t.Key, Value: t.Value}))
+const waitActive = async (stream) => eq((await K.waitUntilStreamExists(
+  {client, maxWaitTime: 60, minDelay: 1, maxDelay: 2}, {StreamName: stream})).state, 'SUCCESS',
+`waitUntilStreamExists saw ${stream} ACTIVE`)
+
 const hashKey = (pk) => BigInt('0x' + crypto.createHash('md5').update(pk, 'utf8').digest('hex'))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const sleepUntil = (tSec) => sleep(Math.max(0, Math.min(2000, tSec * 1000 - Date.now())))
@@ -512,14 +534,290 @@ async function tour(name) {
   await expectError('ValidationException', 'GetShardIterator with an unknown iterator type',
     K.GetShardIteratorCommand, {StreamName: name, ShardId: shardIds[0], ShardIteratorType: 'SOMETIMES'})
 
-  // ---- 10. Delete and wait with the StreamNotExists waiter.
-  section('10. Delete and wait with the StreamNotExists waiter')
+  // ---- 10. Tags through the stream operations (AddTagsToStream, ListTagsForStream,
+  // RemoveTagsFromStream), on a stream of their own.
+  section('10. Tags')
+  const tname = `${name}-tags`
+  const listTags = async (input) => {
+    const lt = await send(K.ListTagsForStreamCommand, input)
+    return {tags: normTags(lt.Tags), more: lt.HasMoreTags}
+  }
+  const first = {team: 'data', env: 'test'}
+  await send(K.CreateStreamCommand, {StreamName: tname, ShardCount: 1, Tags: first})
+  await waitActive(tname)
+  let lt = await listTags({StreamName: tname})
+  if (!eq(lt, {tags: tagList(first), more: false},
+    'CreateStream with Tags: ListTagsForStream lists them, sorted by key',
+    'kinesalite-create-stream-tags-ignored')) {
+    await send(K.AddTagsToStreamCommand, {StreamName: tname, Tags: first})
+  }
+  let tags = {...first}
+  // New keys, an overwritten value, an empty value, letters beyond ASCII; "Zeta" sorts first
+  // (bytewise: upper case before lower case).
+  const more = {team: 'platform', 'cost-center': '42', empty: '', 'größe': 'groß',
+    Zeta: 'upper case sorts first'}
+  await send(K.AddTagsToStreamCommand, {StreamName: tname, Tags: more})
+  tags = {...tags, ...more}
+  eq(await listTags({StreamName: tname}), {tags: tagList(tags), more: false},
+    'AddTagsToStream adds new keys and overwrites the value of a key it has (team)')
+  const punct = {'a b_c.d/e=f+g-h@i': 'x y_z./=+-@ 1'}
+  await send(K.AddTagsToStreamCommand, {StreamName: tname, Tags: punct})
+  tags = {...tags, ...punct}
+  eq((await listTags({StreamName: tname})).tags, tagList(tags),
+    'tags with white space and _ . / = + - @ in key and value are accepted')
+  const colon = {'owner:team': 'a:b'}
+  if (await attempt("a tag with ':' in key and value is accepted", K.AddTagsToStreamCommand,
+    {StreamName: tname, Tags: colon}, 'kinesalite-tag-colon')) {
+    tags = {...tags, ...colon}
+  }
+  eq((await listTags({StreamName: tname})).tags, tagList(tags), 'ListTagsForStream after the additions')
+
+  // Paging: Limit 2, continuing after the last key of each page.
+  const pages = []
+  let startKey
+  for (let n = 0; n < 20; n++) {
+    const page = await listTags({StreamName: tname, Limit: 2,
+      ...(startKey ? {ExclusiveStartTagKey: startKey} : {})})
+    pages.push(page)
+    if (!page.more || !page.tags.length) break
+    startKey = page.tags[page.tags.length - 1].Key
+  }
+  const want = tagList(tags)
+  eq(pages.flatMap((p) => p.tags), want, 'ListTagsForStream Limit=2 pages with ExclusiveStartTagKey ' +
+    `list every tag once, in order (${pages.length} pages)`)
+  check(pages.slice(0, -1).every((p) => p.tags.length === 2 && p.more === true) &&
+    pages[pages.length - 1].tags.length <= 2 && pages[pages.length - 1].more === false,
+  'every page but the last is full with HasMoreTags true; the last has HasMoreTags false')
+  // An ExclusiveStartTagKey that is no tag's key: the listing starts after where it would be.
+  eq((await listTags({StreamName: tname, ExclusiveStartTagKey: 'f'})).tags,
+    want.filter((t) => Buffer.compare(Buffer.from(t.Key), Buffer.from('f')) > 0),
+    "ListTagsForStream ExclusiveStartTagKey 'f' (no such key) starts at the next key")
+
+  await send(K.RemoveTagsFromStreamCommand, {StreamName: tname, TagKeys: ['empty', 'no-such-key']})
+  delete tags.empty
+  eq((await listTags({StreamName: tname})).tags, tagList(tags),
+    'RemoveTagsFromStream removes a key, and a key the stream lacks is no error')
+
+  // Errors (the JS SDK checks nothing itself); none of them changes the tags.
+  await expectError('InvalidArgumentException', "AddTagsToStream with a key starting 'aws:'",
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {'aws:owner': 'x'}})
+  await expectError('InvalidArgumentException', "AddTagsToStream with '!' in a key",
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {'bad!key': 'x'}})
+  await expectError('InvalidArgumentException', "AddTagsToStream with '#' in a value",
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {fine: 'bad#value'}})
+  await expectError('ValidationException', 'AddTagsToStream with a key of 129 characters',
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {['k'.repeat(129)]: 'x'}})
+  await expectError('ValidationException', 'AddTagsToStream with a value of 257 characters',
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {fine: 'v'.repeat(257)}})
+  await expectError('ValidationException', 'AddTagsToStream with no tags',
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {}})
+  await expectError('ValidationException', 'RemoveTagsFromStream with no keys',
+    K.RemoveTagsFromStreamCommand, {StreamName: tname, TagKeys: []})
+  await expectError('ValidationException', 'ListTagsForStream with Limit 0',
+    K.ListTagsForStreamCommand, {StreamName: tname, Limit: 0})
+  await expectError('ValidationException', 'ListTagsForStream with Limit 51',
+    K.ListTagsForStreamCommand, {StreamName: tname, Limit: 51})
+  await expectError('ResourceNotFoundException', 'AddTagsToStream on a missing stream',
+    K.AddTagsToStreamCommand, {StreamName: missing, Tags: {a: 'b'}})
+  await expectError('ResourceNotFoundException', 'ListTagsForStream of a missing stream',
+    K.ListTagsForStreamCommand, {StreamName: missing})
+  await expectError('ResourceNotFoundException', 'RemoveTagsFromStream on a missing stream',
+    K.RemoveTagsFromStreamCommand, {StreamName: missing, TagKeys: ['a']})
+  eq((await listTags({StreamName: tname})).tags, tagList(tags), 'the refused calls changed no tag')
+
+  // At most 50 tags per stream (added 10 per call: kinesalite takes no more in one call).
+  const filler = Object.fromEntries(Array.from({length: 50 - Object.keys(tags).length},
+    (_, i) => [`k${String(i).padStart(2, '0')}`, String(i)]))
+  const fillerKeys = Object.keys(filler).sort()
+  for (let i = 0; i < fillerKeys.length; i += 10) {
+    await send(K.AddTagsToStreamCommand, {StreamName: tname,
+      Tags: Object.fromEntries(fillerKeys.slice(i, i + 10).map((k) => [k, filler[k]]))})
+  }
+  tags = {...tags, ...filler}
+  eq(await listTags({StreamName: tname}), {tags: tagList(tags), more: false},
+    '50 tags: ListTagsForStream without Limit lists all 50 (the default Limit is 50)')
+  let got
+  try {
+    const l50 = await listTags({StreamName: tname, Limit: 50})
+    got = [l50.tags.length, l50.more]
+  } catch (e) {
+    got = e.name
+  }
+  eq(got, [50, false], 'ListTagsForStream Limit=50 lists all 50', 'kinesalite-tags-limit-10')
+  eq(await listTags({StreamName: tname, Limit: 10}), {tags: tagList(tags).slice(0, 10), more: true},
+    'ListTagsForStream Limit=10 of 50: the first 10, HasMoreTags true')
+  await send(K.AddTagsToStreamCommand, {StreamName: tname, Tags: {team: 'at-the-limit'}})
+  tags.team = 'at-the-limit'
+  check(true, 'at 50 tags, overwriting the value of a key the stream has is accepted')
+  await expectError('InvalidArgumentException', 'AddTagsToStream of a 51st tag',
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {'one-too-many': 'x'}})
+  await expectError('InvalidArgumentException', 'AddTagsToStream of an overwrite and a 51st tag',
+    K.AddTagsToStreamCommand, {StreamName: tname, Tags: {team: 'not-stored', 'one-too-many': 'x'}})
+  eq((await listTags({StreamName: tname})).tags, tagList(tags),
+    'the 51st tag was not added, nor anything else of the refused calls')
+  const allKeys = Object.keys(tags).sort()
+  for (let i = 0; i < allKeys.length; i += 10) {
+    await send(K.RemoveTagsFromStreamCommand, {StreamName: tname, TagKeys: allKeys.slice(i, i + 10)})
+  }
+  eq(await listTags({StreamName: tname}), {tags: [], more: false},
+    'after removing every key: no tags, HasMoreTags false')
+  tags = {}
+
+  // ---- 11. Streams named by StreamARN, and the *Resource tag operations.
+  section('11. Streams named by StreamARN; TagResource, UntagResource, ListTagsForResource')
+  const tarn = (await send(K.DescribeStreamSummaryCommand, {StreamName: tname}))
+    .StreamDescriptionSummary.StreamARN
+  const [, , , region, account] = tarn.split(':')
+  const arnOf = (stream, reg = region, acct = account) => `arn:aws:kinesis:${reg}:${acct}:stream/${stream}`
+  const byArn = await attempt('PutRecord by StreamARN alone', K.PutRecordCommand,
+    {StreamARN: tarn, Data: bytes('by-arn'), PartitionKey: 'k'}, 'kinesalite-no-stream-arn')
+  if (byArn) {
+    eq(byArn.ShardId, 'shardId-000000000000', "PutRecord by StreamARN: the stream's shard")
+    const it = (await send(K.GetShardIteratorCommand, {StreamARN: tarn, ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON'})).ShardIterator
+    const recs = (await send(K.GetRecordsCommand, {ShardIterator: it})).Records
+    eq(recs.map((x) => [x.SequenceNumber, Buffer.from(x.Data).toString()]),
+      [[byArn.SequenceNumber, 'by-arn']],
+      'GetShardIterator by StreamARN reads back the record put by StreamARN')
+    const sum = await send(K.DescribeStreamSummaryCommand, {StreamARN: tarn, StreamName: tname})
+    eq(sum.StreamDescriptionSummary.StreamName, tname,
+      'DescribeStreamSummary with StreamARN and StreamName that agree')
+    await send(K.AddTagsToStreamCommand, {StreamARN: tarn, Tags: {by: 'arn'}})
+    eq((await listTags({StreamARN: tarn})).tags, [{Key: 'by', Value: 'arn'}],
+      'AddTagsToStream and ListTagsForStream by StreamARN')
+    await send(K.RemoveTagsFromStreamCommand, {StreamARN: tarn, TagKeys: ['by']})
+    eq((await listTags({StreamName: tname})).tags, [], 'RemoveTagsFromStream by StreamARN')
+    await expectError('InvalidArgumentException', 'PutRecord with StreamARN and StreamName of different ' +
+      'streams', K.PutRecordCommand, {StreamARN: tarn, StreamName: name, Data: bytes('x'), PartitionKey: 'k'})
+    await expectError('ResourceNotFoundException', 'DescribeStreamSummary by the ARN of another region',
+      K.DescribeStreamSummaryCommand, {StreamARN: arnOf(tname, 'eu-west-1')})
+    await expectError('ResourceNotFoundException', 'DescribeStreamSummary by the ARN of another account',
+      K.DescribeStreamSummaryCommand, {StreamARN: arnOf(tname, region, '123456789012')})
+    await expectError('ResourceNotFoundException', 'DescribeStreamSummary by the ARN of a missing stream',
+      K.DescribeStreamSummaryCommand, {StreamARN: arnOf(missing)})
+    await expectError('ValidationException', 'DescribeStreamSummary by a malformed StreamARN',
+      K.DescribeStreamSummaryCommand, {StreamARN: 'not-an-arn'})
+  }
+  if (await attempt("TagResource by the stream's ARN", K.TagResourceCommand,
+    {ResourceARN: tarn, Tags: {via: 'tag-resource', env: 'test'}}, 'kinesalite-no-newer-operations')) {
+    tags = {via: 'tag-resource', env: 'test'}
+    eq((await listTags({StreamName: tname})).tags, tagList(tags),
+      'ListTagsForStream sees the tags TagResource added')
+    const lr = await send(K.ListTagsForResourceCommand, {ResourceARN: tarn})
+    eq(normTags(lr.Tags), tagList(tags), "ListTagsForResource by the stream's ARN")
+    check(lr.HasMoreTags === undefined, 'ListTagsForResource has no HasMoreTags')
+    await send(K.UntagResourceCommand, {ResourceARN: tarn, TagKeys: ['via', 'no-such-key']})
+    delete tags.via
+    eq(normTags((await send(K.ListTagsForResourceCommand, {ResourceARN: tarn})).Tags), tagList(tags),
+      'UntagResource removes a key; a key the stream lacks is no error')
+    await expectError('InvalidArgumentException', "TagResource with a key starting 'aws:'",
+      K.TagResourceCommand, {ResourceARN: tarn, Tags: {'aws:x': 'y'}})
+    await expectError('ResourceNotFoundException', "ListTagsForResource of a consumer's ARN",
+      K.ListTagsForResourceCommand, {ResourceARN: `${tarn}/consumer/c1:1700000000`})
+    await expectError('ResourceNotFoundException', 'TagResource by the ARN of another region',
+      K.TagResourceCommand, {ResourceARN: arnOf(tname, 'eu-west-1'), Tags: {a: 'b'}})
+    await expectError('ResourceNotFoundException', 'UntagResource by the ARN of another account',
+      K.UntagResourceCommand, {ResourceARN: arnOf(tname, region, '123456789012'), TagKeys: ['env']})
+    await expectError('ResourceNotFoundException', 'ListTagsForResource of a missing stream',
+      K.ListTagsForResourceCommand, {ResourceARN: arnOf(missing)})
+    await expectError('ValidationException', 'ListTagsForResource of a malformed ARN',
+      K.ListTagsForResourceCommand, {ResourceARN: 'not-an-arn'})
+  }
+
+  // ---- 12. What sluice answers without acting on it: resource policies, account settings,
+  // record size, warm throughput (an ON_DEMAND stream).
+  section('12. Resource policies, account settings, record size, warm throughput')
+  const odname = `${name}-od`
+  let madeOd = false
+  const acct = await attempt('DescribeAccountSettings answers', K.DescribeAccountSettingsCommand, {},
+    'kinesalite-no-newer-operations')
+  if (acct) {
+    eq(acct.MinimumThroughputBillingCommitment?.Status, 'DISABLED',
+      'DescribeAccountSettings: MinimumThroughputBillingCommitment DISABLED')
+    const u = await send(K.UpdateAccountSettingsCommand,
+      {MinimumThroughputBillingCommitment: {Status: 'DISABLED'}})
+    eq(u.MinimumThroughputBillingCommitment?.Status, 'DISABLED',
+      'UpdateAccountSettings DISABLED answers DISABLED')
+    await expectError('InvalidArgumentException', 'UpdateAccountSettings ENABLED',
+      K.UpdateAccountSettingsCommand, {MinimumThroughputBillingCommitment: {Status: 'ENABLED'}})
+
+    eq((await send(K.GetResourcePolicyCommand, {ResourceARN: tarn})).Policy, '{}',
+      'GetResourcePolicy: the empty policy')
+    const policy = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow',
+      Principal: {AWS: 'arn:aws:iam::123456789012:root'}, Action: 'kinesis:GetRecords', Resource: tarn}]})
+    await expectError('InvalidArgumentException', 'PutResourcePolicy (sluice enforces none)',
+      K.PutResourcePolicyCommand, {ResourceARN: tarn, Policy: policy})
+    eq((await send(K.GetResourcePolicyCommand, {ResourceARN: tarn})).Policy, '{}',
+      'GetResourcePolicy after the refused put: still the empty policy')
+    await send(K.DeleteResourcePolicyCommand, {ResourceARN: tarn})
+    check(true, 'DeleteResourcePolicy succeeds')
+    await expectError('ResourceNotFoundException', 'GetResourcePolicy of a missing stream',
+      K.GetResourcePolicyCommand, {ResourceARN: arnOf(missing)})
+
+    await send(K.UpdateMaxRecordSizeCommand, {StreamARN: tarn, MaxRecordSizeInKiB: 1024})
+    check(true, 'UpdateMaxRecordSize 1024 succeeds')
+    for (const [kib, code] of [[1025, 'InvalidArgumentException'], [10240, 'InvalidArgumentException'],
+      [10241, 'ValidationException'], [1023, 'ValidationException']]) {
+      await expectError(code, `UpdateMaxRecordSize ${kib}`, K.UpdateMaxRecordSizeCommand,
+        {StreamARN: tarn, MaxRecordSizeInKiB: kib})
+    }
+    await expectError('ResourceNotFoundException', 'UpdateMaxRecordSize of a missing stream',
+      K.UpdateMaxRecordSizeCommand, {StreamARN: arnOf(missing), MaxRecordSizeInKiB: 1024})
+    await expectError('InvalidArgumentException', 'CreateStream with MaxRecordSizeInKiB 2048',
+      K.CreateStreamCommand, {StreamName: odname, ShardCount: 1, MaxRecordSizeInKiB: 2048})
+    await expectError('ValidationException', 'CreateStream with MaxRecordSizeInKiB 10241',
+      K.CreateStreamCommand, {StreamName: odname, ShardCount: 1, MaxRecordSizeInKiB: 10241})
+
+    let sum = (await send(K.DescribeStreamSummaryCommand, {StreamName: tname})).StreamDescriptionSummary
+    eq(sum.MaxRecordSizeInKiB, 1024, 'summary MaxRecordSizeInKiB 1024')
+    check(sum.WarmThroughput === undefined, "a PROVISIONED stream's summary has no WarmThroughput")
+    await expectError('InvalidArgumentException', 'UpdateStreamWarmThroughput of a PROVISIONED stream',
+      K.UpdateStreamWarmThroughputCommand, {StreamName: tname, WarmThroughputMiBps: 10})
+
+    await send(K.CreateStreamCommand, {StreamName: odname, StreamModeDetails: {StreamMode: 'ON_DEMAND'},
+      MaxRecordSizeInKiB: 1024, Tags: {mode: 'on-demand'}})
+    madeOd = true
+    await waitActive(odname)
+    sum = (await send(K.DescribeStreamSummaryCommand, {StreamName: odname})).StreamDescriptionSummary
+    eq([sum.StreamModeDetails, sum.MaxRecordSizeInKiB], [{StreamMode: 'ON_DEMAND'}, 1024],
+      'CreateStream ON_DEMAND with MaxRecordSizeInKiB 1024: summary mode and record size')
+    eq((await listTags({StreamName: odname})).tags, [{Key: 'mode', Value: 'on-demand'}],
+      'the ON_DEMAND stream has its CreateStream Tags')
+    const openShards = sum.OpenShardCount
+    check(Number.isInteger(openShards) && openShards >= 1,
+      `the ON_DEMAND stream has open shards (${openShards})`)
+    eq(sum.WarmThroughput?.CurrentMiBps, openShards,
+      "an ON_DEMAND stream's summary has WarmThroughput, CurrentMiBps = its open shards")
+    const w = await send(K.UpdateStreamWarmThroughputCommand, {StreamName: odname, WarmThroughputMiBps: 10})
+    eq([w.StreamName, w.StreamARN, w.WarmThroughput?.TargetMiBps, w.WarmThroughput?.CurrentMiBps],
+      [odname, arnOf(odname), 10, openShards],
+      'UpdateStreamWarmThroughput 10: name, ARN, target 10, current = open shards')
+    sum = (await send(K.DescribeStreamSummaryCommand, {StreamARN: arnOf(odname)})).StreamDescriptionSummary
+    eq([sum.WarmThroughput?.TargetMiBps, sum.WarmThroughput?.CurrentMiBps], [10, openShards],
+      'the summary (by StreamARN) shows the new warm throughput target')
+    await expectError('ResourceNotFoundException', 'UpdateStreamWarmThroughput of a missing stream',
+      K.UpdateStreamWarmThroughputCommand, {StreamName: missing, WarmThroughputMiBps: 10})
+    await send(K.DeleteStreamCommand, {StreamName: odname})
+  }
+
+  // ---- 13. Delete and wait with the StreamNotExists waiter.
+  section('13. Delete and wait with the StreamNotExists waiter')
   await send(K.DeleteStreamCommand, {StreamName: name})
-  const wd = await K.waitUntilStreamNotExists({client, maxWaitTime: 60, minDelay: 1, maxDelay: 2},
-    {StreamName: name})
-  eq(wd.state, 'SUCCESS', 'waitUntilStreamNotExists saw the stream gone')
+  if (byArn) {
+    await send(K.DeleteStreamCommand, {StreamARN: tarn})
+    check(true, 'DeleteStream by StreamARN')
+  } else {
+    await send(K.DeleteStreamCommand, {StreamName: tname})
+  }
+  for (const stream of [name, tname, ...(madeOd ? [odname] : [])]) {
+    const wd = await K.waitUntilStreamNotExists({client, maxWaitTime: 60, minDelay: 1, maxDelay: 2},
+      {StreamName: stream})
+    eq(wd.state, 'SUCCESS', `waitUntilStreamNotExists saw ${stream} gone`)
+  }
   await expectError('ResourceNotFoundException', 'DescribeStreamSummary after DeleteStream',
     K.DescribeStreamSummaryCommand, {StreamName: name})
+  await expectError('ResourceNotFoundException', 'ListTagsForStream after DeleteStream',
+    K.ListTagsForStreamCommand, {StreamName: tname})
 }
 
 function protocolSummary() {
@@ -559,10 +857,13 @@ try {
   }
   code = 1
 } finally {
-  try {
-    await client.send(new K.DeleteStreamCommand({StreamName: name}), {abortSignal: AbortSignal.timeout(5000)})
-  } catch {
-    // normally already deleted
+  for (const stream of [name, `${name}-tags`, `${name}-od`]) {
+    try {
+      await client.send(new K.DeleteStreamCommand({StreamName: stream}),
+        {abortSignal: AbortSignal.timeout(5000)})
+    } catch {
+      // normally already deleted
+    }
   }
   client.destroy()
 }
