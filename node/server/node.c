@@ -522,10 +522,7 @@ static void control_housekeeping(struct node *n)
     }
     for (size_t i = 0; i < n->control.n_streams; i++) {
         const struct sl_stream *s = n->control.streams[i];
-        struct sl_control_cmd cmd = {0};
-        memcpy(cmd.name, s->name, s->name_len + 1);
-        cmd.name_len = s->name_len;
-        cmd.created_ms = s->created_ms;
+        uint8_t op;
         if (s->status == SL_STREAM_CREATING) {
             bool ready = true;
             for (uint32_t k = 0; k < s->n_shards && ready; k++) {
@@ -536,13 +533,15 @@ static void control_housekeeping(struct node *n)
             if (!ready) {
                 continue;
             }
-            cmd.op = SL_CONTROL_SET_STATUS;
-            cmd.status = SL_STREAM_ACTIVE;
+            op = SL_CONTROL_SET_STATUS;
         } else if (s->status == SL_STREAM_DELETING) {
-            cmd.op = SL_CONTROL_REMOVE_STREAM;
+            op = SL_CONTROL_REMOVE_STREAM;
         } else {
-            continue;
+            continue; /* every pass of the writer loop comes here: build no command */
         }
+        struct sl_control_cmd cmd = {.op = op};
+        cmd.status = op == SL_CONTROL_SET_STATUS ? SL_STREAM_ACTIVE : 0;
+        sl_control_cmd_target(&cmd, s);
         struct sl_buf *b;
         if (sl_control_cmd_encode(&cmd, &b) == 0) {
             uint64_t first, term;

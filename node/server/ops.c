@@ -260,11 +260,17 @@ static void propose_control(const struct call *c, const struct sl_control_cmd *c
     propose_control_then(c, cmd, NULL);
 }
 
-static void fill_cmd_name(struct sl_control_cmd *cmd, const struct sl_stream *s)
+/* The stream a change that needs ACTIVE applies to, or NULL after answering. Under mu. */
+static struct sl_stream *active_stream(const struct call *c, const char *name)
 {
-    memcpy(cmd->name, s->name, s->name_len + 1);
-    cmd->name_len = s->name_len;
-    cmd->created_ms = s->created_ms;
+    struct sl_stream *s = find_stream(c, name);
+    if (s && s->status != SL_STREAM_ACTIVE) {
+        reply_error(c, SL_EINUSE, "Stream %s under account %s not ACTIVE, instead in state %s.",
+                    s->name, c->n->cfg.account,
+                    sluice__stream_status__descriptor.values[s->status].name);
+        return NULL;
+    }
+    return s;
 }
 
 /* ---- tags ------------------------------------------------------------------------------------ */
@@ -367,7 +373,7 @@ static void op_add_tags(const struct call *c, const Sluice__Request *rq)
     if (s && sl_stream_tags_after_add(s, cmd.tags, cmd.n_tags) > SL_TAGS_MAX) {
         reply_tags_limit(c, s->name);
     } else if (s) {
-        fill_cmd_name(&cmd, s);
+        sl_control_cmd_target(&cmd, s);
         propose_control(c, &cmd);
     }
     pthread_mutex_unlock(&n->mu);
@@ -396,7 +402,7 @@ static void op_remove_tags(const struct call *c, const Sluice__Request *rq)
     pthread_mutex_lock(&n->mu);
     const struct sl_stream *s = changeable_stream(c, r->stream_name);
     if (s) {
-        fill_cmd_name(&cmd, s);
+        sl_control_cmd_target(&cmd, s);
         propose_control(c, &cmd);
     }
     pthread_mutex_unlock(&n->mu);
@@ -550,17 +556,11 @@ static void op_update_warm_throughput(const struct call *c, const Sluice__Reques
     }
     struct node *n = c->n;
     pthread_mutex_lock(&n->mu);
-    const struct sl_stream *s = find_stream(c, r->stream_name);
-    if (!s) {
-        /* answered */
-    } else if (s->status != SL_STREAM_ACTIVE) {
-        reply_error(c, SL_EINUSE, "Stream %s under account %s not ACTIVE, instead in state %s.",
-                    s->name, n->cfg.account,
-                    sluice__stream_status__descriptor.values[s->status].name);
-    } else if (check_warm(c, s->name, s->mode == SL_STREAM_ON_DEMAND, r->warm_throughput_mibps)) {
+    const struct sl_stream *s = active_stream(c, r->stream_name);
+    if (s && check_warm(c, s->name, s->mode == SL_STREAM_ON_DEMAND, r->warm_throughput_mibps)) {
         struct sl_control_cmd cmd = {.op = SL_CONTROL_SET_WARM_THROUGHPUT,
                                      .warm_mibps = r->warm_throughput_mibps};
-        fill_cmd_name(&cmd, s);
+        sl_control_cmd_target(&cmd, s);
         propose_control_then(c, &cmd, reply_warm);
     }
     pthread_mutex_unlock(&n->mu);
@@ -751,7 +751,7 @@ static void op_delete_stream(const struct call *c, const Sluice__Request *rq)
         reply_empty(c); /* already on its way out */
     } else if (s) {
         struct sl_control_cmd cmd = {.op = SL_CONTROL_SET_STATUS, .status = SL_STREAM_DELETING};
-        fill_cmd_name(&cmd, s);
+        sl_control_cmd_target(&cmd, s);
         propose_control(c, &cmd);
     }
     pthread_mutex_unlock(&n->mu);
@@ -778,14 +778,10 @@ static void op_retention(const struct call *c, const Sluice__RetentionRequest *r
     }
     struct node *n = c->n;
     pthread_mutex_lock(&n->mu);
-    const struct sl_stream *s = find_stream(c, r->stream_name);
+    const struct sl_stream *s = active_stream(c, r->stream_name);
     uint32_t hours = r->retention_period_hours;
     if (!s) {
         /* answered */
-    } else if (s->status != SL_STREAM_ACTIVE) {
-        reply_error(c, SL_EINUSE, "Stream %s under account %s not ACTIVE, instead in state %s.",
-                    s->name, n->cfg.account,
-                    sluice__stream_status__descriptor.values[s->status].name);
     } else if (increase && hours < s->retention_hours) {
         reply_error(c, SL_EINVAL,
                     "Requested retention period (%u hours) for stream %s can not be shorter than "
@@ -798,7 +794,7 @@ static void op_retention(const struct call *c, const Sluice__RetentionRequest *r
                     hours, s->name, s->retention_hours);
     } else {
         struct sl_control_cmd cmd = {.op = SL_CONTROL_SET_RETENTION, .retention_hours = hours};
-        fill_cmd_name(&cmd, s);
+        sl_control_cmd_target(&cmd, s);
         propose_control(c, &cmd);
     }
     pthread_mutex_unlock(&n->mu);

@@ -153,6 +153,13 @@ int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out)
     return 0;
 }
 
+void sl_control_cmd_target(struct sl_control_cmd *cmd, const struct sl_stream *s)
+{
+    memcpy(cmd->name, s->name, s->name_len + 1);
+    cmd->name_len = s->name_len;
+    cmd->created_ms = s->created_ms;
+}
+
 static bool read_name(struct sl_reader *r, char *name, uint32_t *name_len)
 {
     uint16_t len = sl_read_u16(r);

@@ -149,6 +149,9 @@ void sl_control_close(struct sl_control *c);
  * or value past its byte bound) or SL_ENOMEM. */
 int sl_control_cmd_encode(const struct sl_control_cmd *cmd, struct sl_buf **out);
 
+/* Points `cmd` at stream `s`: its name and creation time. */
+void sl_control_cmd_target(struct sl_control_cmd *cmd, const struct sl_stream *s);
+
 /* Decodes a command of any version up to SL_CONTROL_FORMAT_VERSION; SL_ECORRUPT when the bytes
  * are not one. The tags point into `data`. */
 int sl_control_cmd_decode(const void *data, size_t len, struct sl_control_cmd *cmd);
